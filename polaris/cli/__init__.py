@@ -1,0 +1,1 @@
+"""The `polaris` command line: one module per command, thin over the library API."""
