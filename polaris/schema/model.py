@@ -48,6 +48,16 @@ class ModelConfig(Section):
     attn_implementation: Literal["flash_attention_2", "sdpa", "eager"] = Field(
         default="flash_attention_2", description="Attention kernel for the trainer (OpenRLHF --ds.attn_implementation)."
     )
+    params_b: float | None = Field(
+        default=None,
+        gt=0,
+        description="Parameter count in billions, for the memory plan of a model the planner does not know; "
+        "null = known table, else parsed from the model id (e.g. '...-0.6B').",
+    )
+    freeze_visual_encoder: bool = Field(
+        default=True,
+        description="Freeze the vision tower of multimodal checkpoints such as Qwen3.5 (stories are text only).",
+    )
     trust_remote_code: bool = Field(
         default=False, description="Allow custom modelling code from the model repository."
     )

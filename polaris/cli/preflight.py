@@ -1,0 +1,41 @@
+"""``polaris preflight``: judge a few items of a recipe's data before a run; forecast its judge cost."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("preflight")
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "n", type=int, default=8, show_default=True, help="Data items to judge.")
+@click.option("--policy-url", default=None,
+              help="OpenAI-compatible endpoint serving the policy; adds policy samples and their spread.")
+@click.option("--policy-model", default="policy", show_default=True, help="Model name at --policy-url.")
+@click.option("--judge-url", default=None, help="Override the judge endpoint base URL.")
+@click.option("--judge-model", default=None, help="Override the judge model name.")
+def command(recipe: str, n: int, policy_url: str | None, policy_model: str, judge_url: str | None,
+            judge_model: str | None) -> None:
+    """Judge N references (and policy samples) from RECIPE's data and print a report."""
+    from polaris.recipe import load_recipe
+    from polaris.service import ServiceConfig, ServiceConfigError, apply_judge_overrides
+    from polaris.service._preflight import format_report, run_preflight
+
+    try:
+        cfg = ServiceConfig.from_recipe(load_recipe(recipe).recipe)
+        cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model)
+    except ServiceConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(3)
+    except Exception as e:
+        if type(e).__name__ == "RecipeError":
+            click.echo(str(e), err=True)
+            sys.exit(3)
+        raise
+    try:
+        report = run_preflight(recipe, n=n, policy_url=policy_url, policy_model=policy_model, cfg=cfg)
+    except ValueError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    click.echo(format_report(report))
