@@ -44,9 +44,11 @@ def show_text(loaded: Any, *, resolved: bool, as_json: bool) -> str:
 
 def explain(loaded: Any, key: str) -> list[dict[str, Any]]:
     """Every source that set `key`, lowest precedence first; the last one wins."""
-    from polaris.recipe import explain as _explain
-
-    return [{"source": s.describe(), "value": s.value, "kind": s.kind} for s in _explain(loaded, key)]
+    out = []
+    for s in loaded.explain(key):
+        where = s.file if s.line is None else f"{s.file}:{s.line}:{s.col}"
+        out.append({"kind": s.kind, "source": where, "value": s.text})
+    return out
 
 
 def recipe_json_schema() -> str:

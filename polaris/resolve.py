@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RecipeFile", "recipe_files", "resolve_recipe_path", "check_files"]
+__all__ = ["RecipeFile", "recipe_files", "resolve_recipe_path", "check_files", "problem_at"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,20 @@ def recipe_files(loaded: Any) -> list[RecipeFile]:
     return out
 
 
-def _problem(loaded: Any, key: str, message: str, hint: str) -> Any:
-    from polaris.recipe import problem_at
+def problem_at(loaded: Any, key: str, message: str, hint: str = "") -> Any:
+    """A `Problem` located where `key` (or its nearest parent) was set; the recipe file itself otherwise."""
+    from polaris.recipe import Problem
 
-    return problem_at(loaded, key, message, hint)
+    parts = key.split(".")
+    while parts:
+        for src in reversed(loaded.provenance.get(".".join(parts)) or []):
+            if src.kind in ("file", "set") and src.line is not None:
+                return Problem(src.file, src.line, src.col or 1, key, message, hint)
+        parts.pop()
+    return Problem(loaded.path or "<recipe>", 1, 1, key, message, hint)
+
+
+_problem = problem_at
 
 
 def check_files(loaded: Any) -> list[Any]:

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="polaris", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="polaris", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {type(exc).__name__}: {exc}\n(run with --debug for the full traceback)", err=True)
         return EXIT_RUNTIME
-    return EXIT_OK
+    # standalone_mode=False: click returns the code of a raised Exit instead of raising it.
+    return rv if isinstance(rv, int) else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

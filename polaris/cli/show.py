@@ -9,6 +9,10 @@ import click
 from ._common import load_or_fail, recipe_argument, set_option
 
 
+def key_line(entries: list) -> str:
+    return entries[-1]["source"] if entries else "no source"
+
+
 @click.command(
     epilog="Examples:\n\n  polaris show recipes/polaris9b-no-hri.yaml --resolved\n\n"
     "  polaris show recipes/polaris9b-no-hri.yaml --explain reference_injection.enabled\n\n"
@@ -33,6 +37,7 @@ def command(recipe: str, sets: tuple[str, ...], resolved: bool, explain_key: str
             click.echo(json.dumps(entries, indent=2))
         else:
             for entry in entries:
-                click.echo(f"{entry['source']:<40} {entry['value']}")
+                click.echo(f"{entry['kind']:<8}{entry['source']:<44} {entry['value']}")
+            click.echo(f"(last wins: {key_line(entries)})")
         return
     click.echo(show_text(loaded, resolved=resolved, as_json=as_json), nl=False)

@@ -50,7 +50,7 @@ def _git_info(where: Path) -> dict[str, Any]:
 def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
     """Run OpenRLHF 0.11.2's own parser and asserts, plus the checks it makes only inside train()."""
     from polaris.engine.openrlhf import check_train_time, validate_argv
-    from polaris.recipe import problem_at
+    from polaris.resolve import problem_at
 
     recipe = loaded.recipe
     result = validate_argv(plan.argv)
@@ -74,6 +74,9 @@ def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
         prompt_tokens=recipe.grpo.max_prompt_tokens,
         model_id=recipe.model.policy,
     ):
+        if p.severity != "error":
+            bundle.notes.append(f"{p.message} (OpenRLHF {', '.join(p.flags)})")
+            continue
         fields = plan.fields_for(p.flags) or ["grpo"]
         problems.append(problem_at(loaded, fields[0], f"{p.message} (OpenRLHF {', '.join(p.flags)})", p.hint))
     return problems
@@ -81,7 +84,7 @@ def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
 
 def _memory(loaded: Any, bundle: JobBundle) -> tuple[dict[str, Any] | None, list[Any]]:
     from polaris.plan import plan_memory
-    from polaris.recipe import problem_at
+    from polaris.resolve import problem_at
 
     from ._layout import plan_input
 

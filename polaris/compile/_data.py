@@ -31,7 +31,7 @@ def prepare_local_data(
 ) -> tuple[dict[str, Any], list[Any]]:
     """Prepare local splits into data/<split>.jsonl; record cluster/hub sources. Returns (driver sources, problems)."""
     from polaris.data import DataError, RowSpec, prepare_rows, read_table
-    from polaris.recipe import problem_at
+    from polaris.resolve import problem_at
 
     recipe = loaded.recipe
     spec = RowSpec.from_recipe(recipe)

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 StructuredOutput = Literal["json_schema", "json_object", "auto"]
-FabricatedQuotePolicy = Literal["ignore", "flag", "downgrade"]
+FabricatedQuotePolicy = Literal["flag", "zero_dimension", "cap_dimension"]
 
 
 class JudgeBackend(Section):
@@ -197,9 +197,10 @@ class JudgeConfig(Section):
         "null = no cap.",
     )
     fabricated_quote_policy: FabricatedQuotePolicy = Field(
-        default="downgrade",
-        description="What happens when a dimension's quote is not found in the story: 'ignore', 'flag' "
-        "(reported only) or 'downgrade' (that dimension is scored as if the judge had been least favourable).",
+        default="cap_dimension",
+        description="What happens when a favourable score rests on a quote that is not in the story: 'flag' "
+        "(reported only), 'cap_dimension' (the dimension is capped at the middle of its range) or "
+        "'zero_dimension' (the dimension drops to its minimum). Unfavourable scores are never lowered.",
     )
     eval_judge: JudgeBackend | None = Field(
         default=None,

@@ -1,0 +1,145 @@
+"""HRI replacement for OpenRLHF 0.11.2's ``RemoteExperienceMaker.compute_advantages_and_returns``
+(group_norm only) and the failed-judgment imputation. Imports torch; used by ``polaris.hri.hook``.
+
+Everything except the group statistics is OpenRLHF's own code, called through the
+experience_maker module: ``apply_length_penalties``, ``compute_reward`` (reward clip, KL term,
+reward on the last action token) and ``get_cumulative_returns`` (per-token broadcast). Like
+stock group_norm there is no batch whitening afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import torch
+
+from polaris.hri._math import GroupResult, diagnostics, group_advantages, reference_weight
+from polaris.hri.config import HookConfig, HookError
+
+__all__ = ["HookError", "impute_failed", "hri_advantages"]
+
+logger = logging.getLogger("polaris.hri.hook")
+
+
+def _row_values(experiences, key: str) -> list[float]:
+    return [float(v) for e in experiences for v in e.info[key].flatten().tolist()]
+
+
+def _set_rows(experiences, key: str, values: list[float]) -> None:
+    it = iter(values)
+    for e in experiences:
+        n = len(e.info[key])
+        e.info[key] = torch.tensor([next(it) for _ in range(n)], dtype=e.info[key].dtype)
+
+
+def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
+    """Replace 0.0 placeholders of failed judgments (``info["judge_failed"] == 1``).
+
+    A failed row gets the mean reward of the successful rows of the same kind (policy or
+    reference) in this batch, or of all successful rows if none of its kind succeeded; its
+    ``story_quality`` and ``ref_reward_x_n`` logs are fixed the same way. Returns a per-row
+    "imputed" flag in batch (micro-batch concatenation) order. Aborts above
+    ``cfg.abort_failed_fraction``.
+    TODO(polaris.reward): once ``polaris.reward.composite`` exists, recompute the composite from
+    an imputed story_quality and the row's deterministic components instead of imputing the scalar.
+    """
+    if "judge_failed" not in experiences[0].info:
+        raise HookError(
+            "polaris hook: rows carry no 'judge_failed' log; the job must run the Polaris executor "
+            "(--train.agent_func_path plugins/polaris_executor.py)")
+    failed = [v >= 0.5 for v in _row_values(experiences, "judge_failed")]
+    is_ref = [v >= 0.5 for v in _row_values(experiences, "is_reference")]
+    rewards = [float(v) for e in experiences for v in e.rewards.flatten().tolist()]
+    n_failed, total = sum(failed), len(failed)
+    if n_failed == 0:
+        return failed
+    share = n_failed / total
+    if share > cfg.abort_failed_fraction or n_failed == total:
+        raise HookError(
+            f"polaris hook: {n_failed} of {total} rows ({share:.0%}) failed judging this step, above "
+            f"abort_failed_fraction {cfg.abort_failed_fraction}; training stops rather than learn from imputed "
+            "rewards. Check the reward service (/healthz, /metrics) and the judge provider.")
+    sq = _row_values(experiences, "story_quality") if "story_quality" in experiences[0].info else None
+
+    def mean_of(values, kind):
+        ok = [v for v, f, r in zip(values, failed, is_ref) if not f and r == kind]
+        ok = ok or [v for v, f in zip(values, failed) if not f]
+        return sum(ok) / len(ok)
+
+    new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+    it = iter(new_r)
+    for e in experiences:
+        e.rewards = torch.tensor([next(it) for _ in range(len(e.rewards))], dtype=e.rewards.dtype)
+        if "reward" in e.info:
+            e.info["reward"] = e.rewards.clone()
+        if "score" in e.info:
+            e.info["score"] = e.rewards.clone()
+    if sq is not None:
+        _set_rows(experiences, "story_quality", [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)])
+    if "ref_reward_x_n" in experiences[0].info:
+        _set_rows(experiences, "ref_reward_x_n", [n_samples * v if r else 0.0 for v, r in zip(new_r, is_ref)])
+    logger.warning("polaris hook: imputed %d of %d failed judgments with the batch mean", n_failed, total)
+    return failed
+
+
+def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, imputed: list[bool]):
+    """group_norm with HRI statistics; same tensors, shapes and info keys as the stock method."""
+    args = maker.strategy.args
+    n = args.rollout.n_samples_per_prompt
+    for e in experiences:
+        e.rewards = e.rewards.to(torch.promote_types(e.rewards.dtype, torch.float32))
+    em_module.apply_length_penalties(experiences, args)
+
+    exp_len = [len(e.index) for e in experiences]
+    indices = torch.tensor(list(itertools.chain.from_iterable(e.index for e in experiences)))
+    raw = torch.cat([e.rewards for e in experiences], dim=0)
+    rewards = torch.empty_like(raw)
+    rewards[indices] = raw  # original prompt order, so reshape(-1, n) gives the groups
+    ref_raw = torch.tensor(_row_values(experiences, "is_reference"))
+    is_ref = torch.empty_like(ref_raw)
+    is_ref[indices] = ref_raw
+    imp = torch.empty(len(imputed), dtype=torch.bool)
+    imp[indices] = torch.tensor(imputed, dtype=torch.bool)
+    if rewards.numel() % n:
+        raise HookError(f"polaris hook: {rewards.numel()} rows is not a multiple of n_samples_per_prompt={n}")
+    rewards = rewards.reshape(-1, n)
+    is_ref = is_ref.reshape(-1, n) >= 0.5
+    imp = imp.reshape(-1, n)
+
+    if n > 1:  # identical to stock: std over all rows of the group
+        stds = rewards.std(-1, keepdim=True).repeat(1, n).reshape(-1)[indices].split(exp_len)
+        for e, s in zip(experiences, stds):
+            e.info["group_reward_std"] = s
+
+    w = reference_weight(step, peak=cfg.weight.peak, warmup_steps=cfg.weight.warmup_steps,
+                         decay_steps=cfg.weight.decay_steps, final=cfg.weight.final, schedule=cfg.weight.schedule)
+    adv_rows, groups = [], []
+    for scores, refs, imps in zip(rewards.tolist(), is_ref.tolist(), imp.tolist()):
+        adv = group_advantages(scores, refs, exclude_reference_from_stats=cfg.exclude_reference_from_stats,
+                               reference_weight=w, clip_negative_reference=cfg.clip_negative_reference,
+                               normalize_by_std=cfg.normalize_by_std, eps=cfg.eps)
+        adv_rows.append(adv)
+        groups.append(GroupResult(scores, refs, adv, imps))
+    adv_t = torch.tensor(adv_rows, dtype=rewards.dtype)
+    per_exp = adv_t.reshape(-1)[indices].split(exp_len)
+
+    for e, r in zip(experiences, per_exp):
+        reward = em_module.compute_reward(r, maker.kl_ctl.value, e.kl, action_mask=e.action_mask,
+                                          reward_clip_range=args.reward.clip_range)
+        if args.algo.advantage.gamma != 1.0:
+            logger.warning("gamma is set to 1.0 for group_norm")
+            args.algo.advantage.gamma = 1.0
+        e.returns = maker.get_cumulative_returns(reward, e.action_mask, args.algo.advantage.gamma)
+        e.advantages = e.returns.clone()
+        e.info["return"] = reward.sum(dim=-1)
+        e.kl = None
+
+    stats = diagnostics(groups)
+    stats["reference_weight"] = w
+    for e in experiences:
+        b = len(e.index)
+        for k, v in stats.items():
+            e.info[f"hri/{k}"] = torch.full((b,), float(v))
+    logger.info("polaris HRI step %d: %s", step, {k: round(v, 4) for k, v in stats.items()})
+    return experiences

@@ -1,0 +1,237 @@
+"""One judge endpoint: a shared ``AsyncOpenAI`` client, limits, structured-output fallback, retries.
+
+Retries belong to tenacity, not the SDK (``max_retries=0``), so there is one policy in one
+place: 429 (honouring Retry-After), 5xx, timeouts and connection errors are retried with
+jittered exponential backoff; any other 4xx fails at once (a bad request stays bad). The
+concurrency slot is held only while a request is on the wire, never during a backoff sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from polaris.judge._limits import TokenBucket
+from polaris.judge._types import JudgeCallError
+from polaris.schema.judge import JudgeBackend, JudgeConfig
+
+__all__ = ["Backend", "Completion"]
+
+log = logging.getLogger("polaris.judge")
+
+_FORMAT_WORDS = ("response_format", "json_schema", "schema")
+
+
+@dataclass
+class Completion:
+    """The text of one successful call and its accounting."""
+
+    content: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    attempts: int
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _retry_after(exc: Any) -> float | None:
+    resp = getattr(exc, "response", None)
+    value = resp.headers.get("retry-after") if resp is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+class Backend:
+    """Calls one OpenAI-compatible endpoint. Create once per endpoint and share it."""
+
+    def __init__(self, backend: JudgeBackend, cfg: JudgeConfig) -> None:
+        self.backend = backend
+        self.cfg = cfg
+        # 'auto' starts with json_schema and switches for good on the first rejection.
+        self.format_mode = "json_schema" if cfg.structured_output in ("auto", "json_schema") else "json_object"
+        self._client: Any = None
+        self._client_key: str | None = None
+        self._sem = asyncio.Semaphore(cfg.concurrency)
+        self._rpm = TokenBucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
+        self._tpm = (
+            TokenBucket(cfg.tokens_per_minute, burst=cfg.tokens_per_minute) if cfg.tokens_per_minute else None
+        )
+        self.in_flight = 0
+        self.http_calls = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend.model}@{self.backend.base_url}"
+
+    def _api_key(self) -> str:
+        env = self.backend.api_key_env
+        if env is None:
+            return "unused"  # local servers ignore it; the SDK insists on some value
+        key = os.environ.get(env)
+        if not key:
+            raise JudgeCallError(
+                "missing_api_key",
+                f"judge {self.backend.model}: environment variable {env} (judge api_key_env) is not set",
+            )
+        return key
+
+    def _get_client(self) -> Any:
+        key = self._api_key()  # read at call time: a rotated key takes effect on the next call
+        if self._client is None or key != self._client_key:
+            from openai import AsyncOpenAI
+
+            self._client = AsyncOpenAI(
+                base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s
+            )
+            self._client_key = key
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self.format_mode == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
+        return {"type": "json_object", "schema": schema}  # llama.cpp's extension
+
+    def _request(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        s = self.cfg.sampling
+        req: dict[str, Any] = {
+            "model": self.backend.model,
+            "messages": messages,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "response_format": self._response_format(schema),
+        }
+        if s.reasoning_effort != "none":
+            req["reasoning_effort"] = s.reasoning_effort
+            req["max_completion_tokens"] = s.max_tokens  # reasoning models reject max_tokens
+        else:
+            req["max_tokens"] = s.max_tokens
+        if s.seed is not None:
+            req["seed"] = s.seed
+        if self.backend.extra_body:
+            req["extra_body"] = dict(self.backend.extra_body)
+        return req
+
+    async def _once(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
+        """One HTTP call (plus at most one json_object re-issue); maps errors to retryable or final."""
+        import openai
+
+        client = self._get_client()
+        est_tokens = sum(len(m["content"]) for m in messages) // 4 + self.cfg.sampling.max_tokens
+        if self._rpm is not None:
+            await self._rpm.acquire(1)
+        if self._tpm is not None:
+            await self._tpm.acquire(est_tokens)
+        async with self._sem:
+            self.in_flight += 1
+            try:
+                for _ in range(2):
+                    self.http_calls += 1
+                    try:
+                        resp = await asyncio.wait_for(
+                            client.chat.completions.create(**self._request(messages, schema)),
+                            timeout=self.cfg.timeout_s,
+                        )
+                    except openai.APIStatusError as e:
+                        text = str(e).lower()
+                        if (
+                            self.cfg.structured_output == "auto"
+                            and self.format_mode == "json_schema"
+                            and e.status_code in (400, 415, 422, 500, 501)
+                            and any(w in text for w in _FORMAT_WORDS)
+                        ):
+                            log.warning("judge %s rejects response_format json_schema; using json_object+schema",
+                                        self.name)
+                            self.format_mode = "json_object"
+                            continue
+                        raise
+                    if self._tpm is not None and resp.usage is not None:
+                        self._tpm.adjust(est_tokens - (resp.usage.total_tokens or est_tokens))
+                    return resp
+                raise JudgeCallError("format_rejected", f"judge {self.name} rejected both structured-output forms")
+            except asyncio.TimeoutError as e:
+                raise _Retryable("timeout", f"judge {self.name}: no answer within {self.cfg.timeout_s}s") from e
+            except openai.APITimeoutError as e:
+                raise _Retryable("timeout", f"judge {self.name}: request timed out") from e
+            except openai.APIConnectionError as e:
+                raise _Retryable("connection", f"judge {self.name}: connection error: {e}") from e
+            except openai.RateLimitError as e:
+                raise _Retryable("http_429", f"judge {self.name}: rate limited (429)", _retry_after(e)) from e
+            except openai.APIStatusError as e:
+                if e.status_code >= 500 or e.status_code in (408, 409):
+                    raise _Retryable(f"http_{e.status_code}", f"judge {self.name}: HTTP {e.status_code}",
+                                     _retry_after(e)) from e
+                raise JudgeCallError(f"http_{e.status_code}",
+                                     f"judge {self.name}: HTTP {e.status_code} (not retried): {e.message}") from e
+            finally:
+                self.in_flight -= 1
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        r = self.cfg.retries
+        base = min(r.max_backoff_s, r.initial_backoff_s * (2 ** (attempt - 1)))
+        wait = base + random.uniform(0.0, r.jitter_s)
+        if retry_after is not None and r.honor_retry_after:
+            wait = max(wait, min(retry_after, r.max_backoff_s))
+        return wait
+
+    async def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Completion:
+        """Call the endpoint with retries; raises :class:`JudgeCallError` when it fails for good."""
+        from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
+
+        def wait(state: Any) -> float:
+            exc = state.outcome.exception()
+            return self._wait(state.attempt_number, getattr(exc, "retry_after", None))
+
+        t0 = time.monotonic()
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.cfg.retries.max_attempts),
+                wait=wait,
+                retry=retry_if_exception_type(_Retryable),
+                reraise=False,
+            ):
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    resp = await self._once(messages, schema)
+        except RetryError as e:
+            last = e.last_attempt.exception()
+            raise JudgeCallError(getattr(last, "reason", "retries_exhausted"),
+                                 f"{last} (gave up after {attempts} attempts)", attempts) from None
+        except JudgeCallError as e:
+            e.attempts = attempts
+            raise
+        choice = resp.choices[0] if resp.choices else None
+        content = (choice.message.content if choice is not None else None) or ""
+        usage = resp.usage
+        return Completion(
+            content=content,
+            finish_reason=getattr(choice, "finish_reason", None),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=time.monotonic() - t0,
+            attempts=attempts,
+        )
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """USD for the given token counts at this endpoint's configured prices."""
+        b = self.backend
+        return (prompt_tokens * b.input_cost_per_mtok + completion_tokens * b.output_cost_per_mtok) / 1e6

@@ -1,0 +1,8 @@
+"""Put tests/ on sys.path so HRI tests can import the shared OpenRLHF harness."""
+
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
