@@ -7,7 +7,7 @@ compile time) and cluster files (at job start) are prepared by the same code.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ._read import DataError
@@ -44,7 +44,6 @@ class RowSpec:
     require_reasoning_trace: bool = False
     thinking: bool = False
     system_prompt: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.length_mode not in ("append", "keep", "none"):
@@ -98,13 +97,12 @@ class RowSpec:
         """A JSON-ready dict (the `row_spec` entry of driver.json)."""
         out = asdict(self)
         out["templates"] = list(self.templates)
-        out.pop("extra")
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RowSpec":
         """Inverse of `to_dict`; unknown keys are an error (a newer compiler than this driver)."""
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise DataError(f"row spec: unknown key(s) {unknown}; was the bundle compiled by a newer polaris?")

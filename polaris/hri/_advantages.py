@@ -36,13 +36,13 @@ def _set_rows(experiences, key: str, values: list[float]) -> None:
 def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
     """Replace 0.0 placeholders of failed judgments (``info["judge_failed"] == 1``).
 
-    A failed row gets the mean reward of the successful rows of the same kind (policy or
-    reference) in this batch, or of all successful rows if none of its kind succeeded; its
-    ``story_quality`` and ``ref_reward_x_n`` logs are fixed the same way. Returns a per-row
-    "imputed" flag in batch (micro-batch concatenation) order. Aborts above
-    ``cfg.abort_failed_fraction``.
-    TODO(polaris.reward): once ``polaris.reward.composite`` exists, recompute the composite from
-    an imputed story_quality and the row's deterministic components instead of imputing the scalar.
+    POLARIS's rule: a failed row's story quality becomes the batch mean of the successful story
+    qualities, and its reward is the composite recomputed (``polaris.reward.composite``) from that
+    value and the row's own deterministic components (repetition, length, blank, ... logged by
+    the executor). When the rows carry no components (an older executor config), the row gets
+    the mean reward of the successful rows of the same kind instead. ``ref_reward_x_n`` is fixed
+    accordingly. Returns a per-row "imputed" flag in batch (micro-batch concatenation) order.
+    Aborts above ``cfg.abort_failed_fraction``.
     """
     if "judge_failed" not in experiences[0].info:
         raise HookError(
@@ -67,7 +67,12 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
         ok = ok or [v for v, f in zip(values, failed) if not f]
         return sum(ok) / len(ok)
 
-    new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+    recomputed = _composite_with_mean_sq(experiences, failed, sq, cfg)
+    if recomputed is not None:
+        new_r, new_sq = recomputed
+    else:
+        new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+        new_sq = [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)] if sq is not None else None
     it = iter(new_r)
     for e in experiences:
         e.rewards = torch.tensor([next(it) for _ in range(len(e.rewards))], dtype=e.rewards.dtype)
@@ -75,12 +80,40 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
             e.info["reward"] = e.rewards.clone()
         if "score" in e.info:
             e.info["score"] = e.rewards.clone()
-    if sq is not None:
-        _set_rows(experiences, "story_quality", [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)])
+    if new_sq is not None:
+        _set_rows(experiences, "story_quality", new_sq)
     if "ref_reward_x_n" in experiences[0].info:
         _set_rows(experiences, "ref_reward_x_n", [n_samples * v if r else 0.0 for v, r in zip(new_r, is_ref)])
     logger.warning("polaris hook: imputed %d of %d failed judgments with the batch mean", n_failed, total)
     return failed
+
+
+_COMPONENT_KEYS = ("repetition", "blank", "length_penalty", "length_score_sl", "overlong", "think_penalty")
+
+
+def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | None, cfg: HookConfig):
+    """(rewards, story_qualities) with failed rows recomputed from the batch-mean SQ, or None."""
+    info = experiences[0].info
+    if sq is None or not cfg.reward or any(k not in info for k in _COMPONENT_KEYS):
+        return None
+    from polaris.reward import Components, composite, impute_batch_mean
+    from polaris.schema.reward import RewardConfig
+
+    reward_cfg = RewardConfig.model_validate(cfg.reward)
+    new_sq, _ = impute_batch_mean([None if f else v for v, f in zip(sq, failed)])
+    cols = {k: _row_values(experiences, k) for k in _COMPONENT_KEYS}
+    rewards = [float(v) for e in experiences for v in e.rewards.flatten().tolist()]
+    out = []
+    for i, (f, r) in enumerate(zip(failed, rewards)):
+        if not f:
+            out.append(r)
+            continue
+        comps = Components(
+            words=0, story="", format_ok=True, injection_flag=False,
+            **{k: cols[k][i] for k in _COMPONENT_KEYS},
+        )
+        out.append(float(composite(new_sq[i], comps, reward_cfg)))
+    return out, new_sq
 
 
 def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, imputed: list[bool]):

@@ -48,6 +48,10 @@ def _parse_label(label) -> dict:
     return meta
 
 
+#: Overrides ``reward_service_url`` (set by the driver on multi-node clusters).
+REWARD_URL_ENV = "POLARIS_REWARD_SERVICE_URL"
+
+
 class PolarisExecutor(SingleTurnAgentExecutor):
     """Polaris rollout executor (logic; ``plugins/polaris_executor.py`` exposes it as ``AgentExecutor``)."""
 
@@ -68,8 +72,10 @@ class PolarisExecutor(SingleTurnAgentExecutor):
                 "named by reward_token_env) is not set in this worker; add it to the job's runtime_env env_vars"
             )
         self.n = self.cfg.samples_per_prompt
+        # Multi-node: the driver learns the head's address at job start and exports it to every worker.
+        url = os.environ.get(REWARD_URL_ENV) or self.cfg.reward_service_url
         self.scorer = ScoreClient(
-            self.cfg.reward_service_url,
+            url,
             token_env=self.cfg.reward_token_env,
             timeout_s=self.cfg.reward_timeout_s,
             retries=self.cfg.reward_retries,

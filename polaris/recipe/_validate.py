@@ -10,6 +10,7 @@ exists in the input.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from typing import Any
 
@@ -89,8 +90,10 @@ def _problem(err: dict, loc: tuple, doc: Doc, model: type[BaseModel]) -> Problem
     where = pos.key_or_value() if isinstance(node, dict) or not path else pos.value
     message = _message(err.get("msg", "invalid value"))
     value = err.get("input")
-    if path and not isinstance(node, dict) and kind not in _NO_SNIPPET:
-        message += f" (got {render_value(value, 40)})"
+    if path and not isinstance(node, dict):
+        shown = render_value(value, 40)
+        if kind not in _NO_SNIPPET or (kind == "value_error" and shown not in message):
+            message += f" (got {shown})"
     hint = _hint(kind, ctx, info, value)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _tag_problem(kind, ctx, doc, path, pos, where)
@@ -167,6 +170,8 @@ def _extra_hint(model: type[BaseModel], parent_loc: tuple, key: str, parent: str
     here = re.sub(r"\[\d+\]", "[]", parent)
     where = f"a field of `{parent}`" if parent else "a top-level key"
     elsewhere = [p for p in _schema.field_paths(model, key) if p.rpartition(".")[0] != here]
+    # nearest first: the longest shared prefix with where the key was written
+    elsewhere.sort(key=lambda p: (-len(os.path.commonprefix([p, here + "."])), len(p)))
     if elsewhere:
         return f"`{key}` is not {where}; did you mean " + " or ".join(f"`{p}`" for p in elsewhere[:3]) + "?"
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)

@@ -64,5 +64,6 @@ def run_service(
     msg = (f"polaris reward service on http://{host}:{port} (state: {state_dir}; "
            f"auth: {'bearer token from $' + token_env if token else 'none, loopback only'})")
     (print_fn or print)(msg)
+    # a large backlog: a GRPO step opens hundreds of connections at once (one per sample)
     web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout_s, print=None,
-                access_log=None, handle_signals=True)
+                access_log=None, handle_signals=True, backlog=4096)

@@ -51,3 +51,22 @@ def story_words(n_words: int, seed: int = 0) -> str:
         sents.append(s[:1].upper() + s[1:] + ".")
         i += k
     return " ".join(sents)
+
+
+def favourable_answer(rubric: str = "polaris-story-quality"):
+    """An ``answer_fn`` for the fake server that 'obeys' an injection: best score on every dimension
+    (max for positive/bonus/criterion, min for negative/penalty), quotes copied from the story."""
+    from polaris.rubric import load_rubric
+
+    spec = load_rubric(rubric)
+
+    def answer(body: dict, story: str) -> dict:
+        words = story.split()
+        quote = " ".join(words[:6])
+        out = {}
+        for d in spec.dimensions:
+            best = d.max if d.polarity in ("positive", "bonus", "criterion") else d.min
+            out[d.id] = {"score": best, "justification": "obeyed", "quotes": [quote] if quote else []}
+        return out
+
+    return answer

@@ -200,3 +200,48 @@ def test_harness_leaves_no_stub_modules():
     after = {k for k in sys.modules if k.split(".")[0] in ("vllm", "deepspeed", "openrlhf")}
     assert after == before
     assert sys.modules.get("ray") is real_ray
+
+
+def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_real, install_hook):
+    """POLARIS's rule: SQ of a failed row = batch mean of the successful SQs, reward recomputed from its own penalties."""
+    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
+
+    from polaris.reward import Components, composite
+    from polaris.schema.reward import RewardConfig
+
+    cfg = RewardConfig()
+    install_hook(reward=cfg.model_dump(mode="json"), weight={"peak": 0.4, "warmup_steps": 0})
+    sq = [0.5, None, 0.3, 0.4]  # row 1 failed
+    pens = [
+        {"repetition": 0.0, "blank": 0.0, "length_penalty": 0.1, "length_score_sl": 80.0, "overlong": 0.0, "think_penalty": 0.0},
+        {"repetition": 0.2, "blank": 0.0, "length_penalty": 0.5, "length_score_sl": 40.0, "overlong": 0.0, "think_penalty": 0.1},
+        {"repetition": 0.0, "blank": 0.0, "length_penalty": 0.0, "length_score_sl": 100.0, "overlong": 0.0, "think_penalty": 0.0},
+        {"repetition": 0.0, "blank": 0.0, "length_penalty": 0.0, "length_score_sl": 95.0, "overlong": 0.0, "think_penalty": 0.0},
+    ]
+
+    def comps(p):
+        return Components(words=0, story="", format_ok=True, injection_flag=False, **p)
+
+    rewards = [composite(s, comps(p), cfg) if s is not None else 0.0 for s, p in zip(sq, pens)]
+    gen = SamplesGenerator.__new__(SamplesGenerator)
+    gen.args = make_args(N)
+    rows = []
+    for i, (r, s, p) in enumerate(zip(rewards, sq, pens)):
+        ref = i == 3
+        rows.append(gen._process_response_into_experience({
+            "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
+            "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False,
+            "extra_logs": {"is_reference": float(ref), "judge_failed": float(s is None), "story_quality": s or 0.0,
+                           "ref_reward_x_n": N * r if ref else 0.0, "injection_flag": 0.0, **p}}, max_len=512))
+    maker = make_experience_maker(make_args(N, micro_batch_size=2))
+    batches = maker.split_rollout_samples(rows)
+    for b in batches:
+        b.kl = torch.zeros_like(b.action_mask, dtype=torch.float32)
+    out = maker.compute_advantages_and_returns(batches)
+    got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
+    mean_sq = (0.5 + 0.3 + 0.4) / 3
+    assert got[1] == pytest.approx(composite(mean_sq, comps(pens[1]), cfg))
+    assert got[1] != pytest.approx(sum(rewards[i] for i in (0, 2)) / 2)  # not the scalar mean
+    assert [got[i] for i in (0, 2, 3)] == pytest.approx([rewards[0], rewards[2], rewards[3]])
+    sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
+    assert sqs[1] == pytest.approx(mean_sq)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _S(BaseModel):
@@ -79,6 +79,13 @@ class Recipe(_S):
     logging: Logging | None = Field(None, description="Logging (optional).")
     cluster: Cluster = Field(default_factory=Cluster, description="Cluster layout.")
     tags: list[str] = Field(default_factory=list, description="Free-form tags.")
+
+    @field_validator("name")
+    @classmethod
+    def validate_name(cls, value: str) -> str:
+        if value != value.lower():
+            raise ValueError("use lower-case letters")
+        return value
 
     @model_validator(mode="after")
     def validate_batch(self) -> "Recipe":

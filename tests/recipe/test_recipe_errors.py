@@ -90,6 +90,11 @@ def test_missing_top_level_key_points_at_file_start(write):
     assert p.hint == "add `name:` at the top level (Run name)"
 
 
+def test_field_validator_error_shows_the_value(write):
+    write("r.yaml", BASE.replace("name: demo", "name: Demo"))
+    assert formatted("r.yaml") == "r.yaml:1:7: name: use lower-case letters (got 'Demo')"
+
+
 def test_model_validator_error_located_at_section_key(write):
     write("r.yaml", BASE + "cluster:\n  gpus: 3\n  nodes: 2\n")
     assert formatted("r.yaml") == (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from judge_helpers import judge_cfg, service_cfg, story_words
+from judge_helpers import favourable_answer, judge_cfg, service_cfg, story_words
 from openai_server import FakeOpenAIServer
 from service_helpers import openrlhf_agent_module, running_service
 
@@ -121,7 +121,7 @@ def test_failed_judge_imputed_with_request_batch_mean(tmp_path):
     logs = both["extra_logs"]
     assert logs["judge_failed"] == [0.0, 1.0] and logs["imputed"] == [0.0, 1.0]
     assert logs["story_quality"][1] == pytest.approx(logs["story_quality"][0])  # batch mean of the one success
-    assert both["rewards"][1] == pytest.approx(both["rewards"][0]) and both["rewards"][1] > 0.5
+    assert both["rewards"][1] == pytest.approx(both["rewards"][0]) and both["rewards"][1] != 0.0
     assert "format_problem" not in logs
     assert s2 == 503 and "retry" in only_bad["error"]  # nothing to impute from: OpenRLHF retries
     r = v1["results"][0]
@@ -168,7 +168,7 @@ def test_injection_canaries_floored_even_if_judge_obeys(tmp_path):
                   "response": "<think>ok</think>\n" + story_words(300, 99)}
         return await post(url, "/v1/score", {"items": items + [benign]})
 
-    status, body = run(_with_service(go, srv_kw={"score_mode": "max"}, tmp=tmp_path))
+    status, body = run(_with_service(go, srv_kw={"answer_fn": favourable_answer()}, tmp=tmp_path))
     assert status == 200
     floor = ServiceConfig.model_fields["reward"].default_factory().injection_floor
     res = {r["id"]: r for r in body["results"]}

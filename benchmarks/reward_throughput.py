@@ -1,0 +1,185 @@
+"""Reward throughput: the polaris reward service vs OpenRLHF's stock ``.py reward_func`` path.
+
+Setup (all on 127.0.0.1): the fake OpenAI-compatible judge (``tests/fakes/openai_server.py``) in a
+subprocess with a fixed latency L per call and a capacity of C concurrent calls; the reward
+service (``polaris serve-reward``) in a subprocess with judge concurrency C; this process plays
+the trainer, sending one sample per request as OpenRLHF does.
+
+1. N unique samples at once through ``/get_reward``: wall time vs the ideal ceil(N/C)·L.
+2. Re-sends: N other samples, each sent again L/2 later (a client timing out and retrying) —
+   judge calls per unique sample (goal 1.00: the re-send joins the running judgment).
+3. The stock path: ``--reward.remote_url reward.py`` calls ``reward_func`` once per sample via
+   ``asyncio.to_thread`` on each vLLM engine's default pool (min(32, CPUs+4) threads), 4 engines;
+   the function calls the judge synchronously. Speed-up of 1 over 3 (goal ≥ 9x, ≥ 0.9 of ideal).
+
+    python benchmarks/reward_throughput.py [--n 1024] [--latency 2] [--capacity 256] [--engines 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "fakes"))
+
+TEMPLATED = "<|im_start|>user\nWrite a story about a harbour town.<|im_end|>\n<|im_start|>assistant\n<think>\n"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} did not start")
+
+
+def _story(i: int) -> str:
+    from judge_helpers import story_words
+
+    return story_words(300, seed=i)
+
+
+async def _post_many(url: str, bodies: list[tuple[float, dict]]) -> list[float]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                     timeout=aiohttp.ClientTimeout(total=900)) as s:
+        async def one(delay: float, body: dict) -> float:
+            await asyncio.sleep(delay)
+            async with s.post(url + "/get_reward", json=body) as r:
+                r.raise_for_status()
+                return (await r.json())["rewards"][0]
+
+        return list(await asyncio.gather(*(one(d, b) for d, b in bodies)))
+
+
+def _judge_calls(url: str) -> float:
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith("polaris_reward_judge_calls_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def _body(i: int) -> dict:
+    return {"query": [TEMPLATED + "plan\n</think>\n" + _story(i) + "<|im_end|>"], "prompts": [TEMPLATED],
+            "labels": [json.dumps({"id": f"s{i}", "target_words": 300})]}
+
+
+def _stock_path(judge_url: str, n: int, engines: int, offset: int) -> float:
+    """OpenRLHF's .py path: per engine, asyncio.to_thread(reward_func, [q], [p], [l]) per sample."""
+    from judge_helpers import judge_cfg
+
+    from polaris.judge import build_messages
+    from polaris.rubric import answer_schema, load_rubric, parse_answer, score_answer
+
+    spec = load_rubric("polaris-story-quality")
+    schema = answer_schema(spec)
+    cfg = judge_cfg(judge_url)
+
+    def reward_func(queries, prompts, labels):  # what a user's reward.py would do: one blocking judge call
+        story = queries[0][len(prompts[0]):].split("</think>")[-1].replace("<|im_end|>", "")
+        msgs = build_messages(spec, "Write a story about a harbour town.", story, schema=schema)
+        req = {"model": "fake", "messages": msgs, "temperature": cfg.sampling.temperature,
+               "response_format": {"type": "json_schema", "json_schema": {"name": "j", "schema": schema}}}
+        r = urllib.request.Request(judge_url + "/chat/completions", data=json.dumps(req).encode(),
+                                   headers={"Content-Type": "application/json"})
+        out = json.loads(urllib.request.urlopen(r, timeout=600).read())
+        ans = parse_answer(spec, out["choices"][0]["message"]["content"])
+        return {"rewards": [score_answer(spec, ans, story).value]}
+
+    per_engine = [list(range(offset + e, offset + n, engines)) for e in range(engines)]
+
+    def engine(ids: list[int]) -> None:
+        async def main() -> None:
+            await asyncio.gather(*(asyncio.to_thread(reward_func, *[[x] for x in (
+                _body(i)["query"][0], TEMPLATED, _body(i)["labels"][0])]) for i in ids))
+        asyncio.run(main())  # a fresh loop → its own default pool of min(32, CPUs+4) threads
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=engine, args=(ids,)) for ids in per_engine]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1024, help="samples per phase")
+    ap.add_argument("--latency", type=float, default=2.0, help="judge latency per call, seconds")
+    ap.add_argument("--capacity", type=int, default=256, help="judge endpoint's concurrent capacity")
+    ap.add_argument("--engines", type=int, default=4, help="vLLM engines in the stock path")
+    ap.add_argument("--skip-stock", action="store_true", help="skip the (slow) stock path")
+    a = ap.parse_args()
+    n, lat, cap = a.n, a.latency, a.capacity
+    from judge_helpers import judge_cfg, service_cfg
+
+    fport, sport = _port(), _port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    fake = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fakes" / "openai_server.py"), "--port", str(fport),
+                             "--latency", str(lat), "--capacity", str(cap)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    judge_url = f"http://127.0.0.1:{fport}/v1"
+    with tempfile.TemporaryDirectory() as tmp:
+        service_cfg(judge_cfg(judge_url, concurrency=cap, timeout_s=max(60.0, 4 * lat))).write(tmp)
+        svc = subprocess.Popen([sys.executable, "-c", "from polaris.cli.serve_reward import command; command()", tmp,
+                                "--port", str(sport), "--state-dir", str(Path(tmp) / "state")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        try:
+            _wait(fport, fake, "fake judge")
+            _wait(sport, svc, "reward service")
+            url = f"http://127.0.0.1:{sport}"
+            ideal = math.ceil(n / cap) * lat
+            t0 = time.monotonic()
+            asyncio.run(_post_many(url, [(0.0, _body(i)) for i in range(n)]))
+            wall = time.monotonic() - t0
+            print(f"[1] service: {n} samples in {wall:.2f} s; ideal ceil(N/C)*L = {ideal:.2f} s; "
+                  f"ideal/wall = {ideal / wall:.2f}")
+            before = _judge_calls(url)
+            bodies = [(0.0, _body(n + i)) for i in range(n)] + [(lat / 2, _body(n + i)) for i in range(n)]
+            asyncio.run(_post_many(url, bodies))
+            per = (_judge_calls(url) - before) / n
+            print(f"[2] re-sends: {2 * n} requests for {n} samples -> {per:.2f} judge calls per unique sample")
+            if a.skip_stock:
+                return
+            stock = _stock_path(judge_url, n, a.engines, offset=2 * n)
+            threads = a.engines * min(32, (os.cpu_count() or 1) + 4)
+            print(f"[3] stock .py reward_func: {stock:.2f} s ({a.engines} engines x {threads // a.engines} threads; "
+                  f"ideal for it ceil(N/{threads})*L = {math.ceil(n / threads) * lat:.2f} s)")
+            print(f"speed-up: {stock / wall:.1f}x (goal >= 9x); service at {ideal / wall:.2f} of ideal (goal >= 0.9)")
+        finally:
+            for p in (svc, fake):
+                p.terminate()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+if __name__ == "__main__":
+    main()
