@@ -107,7 +107,18 @@ def _check_rubric(loaded: Any) -> list[Any]:
         if not Path(target).is_file():
             return []  # already reported by check_files
     try:
-        load_rubric(target)
+        spec = load_rubric(target)
     except RubricError as exc:
-        return [_problem(loaded, key, f"rubric does not load: {exc}", "run `polaris validate` on a recipe using it after fixing the rubric file")]
+        return [_problem(loaded, key, f"rubric does not load: {exc}", "fix the rubric file, then validate again")]
+    known = [d.id for d in spec.dimensions]
+    unknown = [d for d in loaded.recipe.reward.gate.dimension_at_least if d not in known]
+    if unknown:
+        return [
+            _problem(
+                loaded,
+                "reward.gate.dimension_at_least",
+                f"reward.gate.dimension_at_least names {', '.join(unknown)}, not dimensions of rubric {spec.name!r}",
+                f"the rubric's dimensions: {', '.join(known)}",
+            )
+        ]
     return []

@@ -55,7 +55,10 @@ def _resolve(shown: str, chain: list[tuple[str, str]], res: _Resolution) -> Doc 
     if doc is None:
         return None
     chain = chain + [(shown, real)]
+    before = len(res.problems)
     targets = _targets(doc, res.problems)
+    if len(res.problems) > before:
+        res.complete = False  # a base we could not name is missing: "required key" errors would be noise
     merged = Doc(data={}, pos={(): NodePos(shown, None, (1, 1))})
     for name, npos, kpos in targets:
         base = os.path.normpath(os.path.join(os.path.dirname(shown), os.path.expanduser(name)))
@@ -85,7 +88,8 @@ def _resolve(shown: str, chain: list[tuple[str, str]], res: _Resolution) -> Doc 
 
 def _read(shown: str, res: _Resolution) -> Doc | None:
     try:
-        raw = open(shown, "rb").read()
+        with open(shown, "rb") as fh:
+            raw = fh.read()
     except FileNotFoundError:
         res.problems.append(Problem(shown, 1, 1, "", "recipe file not found"))
         return None
@@ -112,7 +116,7 @@ def _targets(doc: Doc, problems: list[Problem]) -> list[tuple[str, NodePos, tupl
         return []
     value = doc.data.pop(EXTENDS_KEY)
     key_pos = doc.pos[(EXTENDS_KEY,)]
-    items = value if isinstance(value, list) else [value]
+    items = [] if value is None else value if isinstance(value, list) else [value]  # null: no base
     out = []
     for i, item in enumerate(items):
         npos = doc.pos.get((EXTENDS_KEY, i), key_pos) if isinstance(value, list) else key_pos

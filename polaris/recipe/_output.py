@@ -50,7 +50,7 @@ def dump_resolved(loaded: LoadedRecipe) -> str:
     body = buf.getvalue()
     if body.startswith("%YAML"):  # the version directive is noise for readers; YAML 1.2 is our default
         body = body.split("---\n", 1)[1] if "---\n" in body else body
-    header = [f"# Resolved recipe: {loaded.path or loaded.files[0].path if loaded.files else ''}"]
+    header = [f"# Resolved recipe: {loaded.path}"]
     if len(loaded.files) > 1:
         header.append("# files: " + ", ".join(f.path for f in loaded.files))
     for s in loaded.sets:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import types
-import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 

@@ -23,6 +23,7 @@ class Section(BaseModel):
         validate_default=True,
         populate_by_name=False,
         protected_namespaces=(),
+        strict=True,
     )
 
 

@@ -1,13 +1,10 @@
-"""Shared helpers for the recipe loader tests: write YAML into a temp dir and load it."""
+"""Fixtures for the recipe loader tests: write YAML into a temp dir used as CWD."""
 
 from __future__ import annotations
 
 import textwrap
 
 import pytest
-from recipe_models import Recipe
-
-from polaris.recipe import RecipeError, load_recipe
 
 
 @pytest.fixture
@@ -26,19 +23,3 @@ def write(recipe_dir):
         return name
 
     return _write
-
-
-def load(path, sets=(), model=Recipe):
-    return load_recipe(path, sets, model=model)
-
-
-def problems_of(path, sets=(), model=Recipe):
-    with pytest.raises(RecipeError) as info:
-        load_recipe(path, sets, model=model)
-    return info.value.problems
-
-
-def formatted(path, sets=(), model=Recipe) -> str:
-    with pytest.raises(RecipeError) as info:
-        load_recipe(path, sets, model=model)
-    return info.value.format()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import formatted, problems_of
+from recipe_helpers import formatted, problems_of
 from recipe_models import VALID
 
 from polaris.recipe import Problem, RecipeError
@@ -178,7 +178,7 @@ def test_problem_dict_and_format():
 
 def test_valid_recipe_loads(write):
     write("r.yaml", VALID)
-    from conftest import load
+    from recipe_helpers import load
 
     loaded = load("r.yaml")
     assert loaded.recipe.grpo.samples_per_prompt == 6

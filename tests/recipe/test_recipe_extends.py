@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import formatted, load, problems_of
+from recipe_helpers import formatted, load, problems_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -122,3 +122,8 @@ def test_diamond_is_not_a_cycle(write):
     assert loaded.recipe.tags == ["c"]  # later base wins
     assert loaded.recipe.grpo.loss == "gspo"
     assert [f.path for f in loaded.files] == ["a.yaml", "b.yaml", "d.yaml", "c.yaml"]
+
+
+def test_extends_null_means_no_base(write):
+    write("r.yaml", "extends: null\nname: n\ndata: {path: d}\njudge: {provider: local, url: u}\n")
+    assert load("r.yaml").recipe.name == "n"

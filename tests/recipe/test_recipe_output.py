@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import load
+from recipe_helpers import load
 from recipe_models import VALID
 from ruamel.yaml import YAML
 
-from polaris.recipe import ABSENT, canonical_json, diff_recipes, dump_resolved, recipe_hash
+from polaris.recipe import ABSENT, find_position, canonical_json, diff_recipes, dump_resolved, recipe_hash
 
 
 def test_dump_resolved_roundtrips_in_schema_order(write):
@@ -46,3 +46,11 @@ def test_diff(write):
     assert diff["judge.url"] == (ABSENT, "u")
     assert diff["judge.api_key_env"] == ("OPENAI_API_KEY", ABSENT)
     assert diff_recipes(a, a) == []
+
+
+def test_find_position():
+    root = YAML().load("a:\n  b: [1, {c: 2}]\nd: x\n")
+    assert find_position(root, ("a", "b", 1, "c")) == (2, 11)
+    assert find_position(root, ("a", "b", 1, "c"), key=False) == (2, 14)
+    assert find_position(root, ("d",), key=False) == (3, 4)
+    assert find_position(root, ("a", "zz")) is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import formatted, load, problems_of
+from recipe_helpers import formatted, load, problems_of
 from recipe_models import VALID
 
 from pydantic import BaseModel, ConfigDict

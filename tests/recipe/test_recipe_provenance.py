@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load
+from recipe_helpers import load
 
 
 @pytest.fixture
