@@ -48,7 +48,23 @@ def explain(loaded: Any, key: str) -> list[dict[str, Any]]:
     for s in loaded.explain(key):
         where = s.file if s.line is None else f"{s.file}:{s.line}:{s.col}"
         out.append({"kind": s.kind, "source": where, "value": s.text})
+    # Values left null and filled in by a derive_* validator (e.g. grpo.max_len) get a last entry.
+    resolved = _lookup(loaded.recipe.model_dump(mode="json"), key)
+    if out and out[-1]["kind"] == "default" and out[-1]["value"] in ("null", "None") and resolved is not None:
+        out.append({"kind": "derived", "source": "<derived from other fields>", "value": json.dumps(resolved)})
     return out
+
+
+def _lookup(data: Any, key: str) -> Any:
+    from polaris.recipe import parse_path
+
+    node = data
+    for seg in parse_path(key)[0]:
+        try:
+            node = node[seg]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 def recipe_json_schema() -> str:

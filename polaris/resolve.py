@@ -20,7 +20,7 @@ class RecipeFile:
     key: str  #: dotted key path, e.g. data.train.path
     path: Path  #: resolved path (absolute when local)
     location: str  #: 'local' (read at compile time) or 'cluster' (recorded, read on the cluster)
-    role: str  #: 'data' | 'references' | 'rubric'
+    role: str  #: 'data' | 'references' | 'rubric' | 'chat_template'
 
 
 def _source_dir(loaded: Any, key: str) -> Path:
@@ -52,6 +52,9 @@ def recipe_files(loaded: Any) -> list[RecipeFile]:
         key = "data.references.path"
         path = resolve_recipe_path(loaded, key, refs.path) if refs.location == "local" else Path(refs.path)
         out.append(RecipeFile(key, path, refs.location, "references"))
+    if r.model.chat_template not in ("model", "none"):
+        key = "model.chat_template"
+        out.append(RecipeFile(key, resolve_recipe_path(loaded, key, r.model.chat_template), "local", "chat_template"))
     if r.rubric.path is not None:
         out.append(RecipeFile("rubric.path", resolve_recipe_path(loaded, "rubric.path", r.rubric.path), "local", "rubric"))
     return out

@@ -116,7 +116,7 @@ def compile_recipe(loaded: Any) -> JobBundle:
     """Compile a loaded recipe (`polaris.recipe.load_recipe`) into a `JobBundle`; raise `RecipeError`."""
     from polaris.engine.openrlhf._argv import build_argv
     from polaris.recipe import RecipeError, dump_resolved, recipe_hash
-    from polaris.resolve import check_files
+    from polaris.resolve import check_files, recipe_files
 
     recipe = loaded.recipe
     bundle = JobBundle(recipe_hash=recipe_hash(loaded))
@@ -143,7 +143,12 @@ def compile_recipe(loaded: Any) -> JobBundle:
     bundle.add_json("reward_service.json", svc)
     bundle.add_json("polaris_executor.json", executor_config(recipe))
     bundle.add_json("polaris_hook.json", hook_config(recipe))
-    bundle.add_json("driver.json", driver_config(recipe, prepared))
+    driver = driver_config(recipe, prepared)
+    template = next((f for f in recipe_files(loaded) if f.role == "chat_template"), None)
+    if template is not None:  # ship the user's template: the cluster may not have the recipe's folder
+        bundle.files["chat_template.jinja"] = template.path.read_text(encoding="utf-8")
+        driver["model"]["chat_template"] = "chat_template.jinja"
+    bundle.add_json("driver.json", driver)
     bundle.files["plugins/polaris_executor.py"] = EXECUTOR_PLUGIN.read_text(encoding="utf-8")
     bundle.add_json("openrlhf_argv.json", plan.argv)
     bundle.files["openrlhf_argv.sh"] = bundle.shell_argv()

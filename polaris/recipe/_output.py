@@ -37,6 +37,16 @@ def recipe_hash(loaded: LoadedRecipe) -> str:
     return hashlib.sha256(canonical_json(loaded.recipe).encode("utf-8")).hexdigest()
 
 
+# Plain scalars that YAML 1.1 readers (PyYAML) would turn into booleans or null: quote them.
+_YAML11_AMBIGUOUS = {"y", "yes", "n", "no", "on", "off", "true", "false", "null", "~", ""}
+
+
+def _represent_str(representer, value: str):
+    if value.lower() in _YAML11_AMBIGUOUS:
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return representer.represent_str(value)
+
+
 def dump_resolved(loaded: LoadedRecipe) -> str:
     """The fully resolved recipe as YAML (every default spelled out, keys in schema order)."""
     y = YAML(typ="rt")
@@ -45,6 +55,7 @@ def dump_resolved(loaded: LoadedRecipe) -> str:
     y.width = 100
     # spell null out: an empty value reads as "forgot to fill this in"
     y.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
+    y.representer.add_representer(str, _represent_str)
     buf = io.StringIO()
     y.dump(loaded.recipe.model_dump(mode="json"), buf)
     body = buf.getvalue()

@@ -120,9 +120,11 @@ class InjectionGuardConfig(Section):
 
 
 class FailurePolicy(Section):
-    """What happens when the judge fails for a story (a failure is never scored as 0)."""
+    """What happens when the judge fails for a story (a failure is never scored as 0).
 
-    retry_budget: int = Field(3, ge=0, le=20, description="Extra judge attempts per story after the first fails.")
+    The retry budget before a story counts as failed is judge.retries (attempts, backoff).
+    """
+
     imputation: Literal["batch_mean"] = Field(
         "batch_mean",
         description="How a failed story's quality is filled in: the mean of the batch's valid scores (so it carries no advantage).",
