@@ -98,12 +98,17 @@ def _memory(loaded: Any, bundle: JobBundle) -> tuple[dict[str, Any] | None, list
     mine = report.per_gpu_type.get(gpu)
     if mine is None:
         return data, []
-    bundle.summary["memory_per_gpu_gb"] = round(mine.peak_gb, 1)
-    bundle.summary["memory_capacity_gb"] = mine.capacity_gb
-    if mine.verdict != "fits":
-        knob = mine.suggestions[0].describe() if mine.suggestions else "use more or larger GPUs"
+    bundle.summary["memory_per_gpu_gib"] = round(mine.peak_gib, 1)
+    bundle.summary["memory_capacity_gib"] = mine.capacity_gib
+    bundle.summary["memory_verdict"] = mine.verdict
+    if not mine.fits:
+        knob = (
+            "; ".join(f"{s.knob}: {s.change} (saves {s.saving_gib:.1f} GiB)" for s in mine.suggestions[:3])
+            or "use more or larger GPUs"
+        )
         message = (
-            f"the memory plan does not fit {gpu}: peak {mine.peak_gb:.1f} GB per GPU of {mine.capacity_gb:.0f} GB"
+            f"the memory plan does not fit {gpu}: peak {mine.peak_gib:.1f} GiB per GPU ({mine.peak_phase}) "
+            f"of {mine.capacity_gib:.0f} GiB"
         )
         if recipe.cluster.allow_memory_overcommit:
             bundle.notes.append(message + " (allowed by cluster.allow_memory_overcommit)")

@@ -20,7 +20,7 @@ def _sha256(path: Path) -> str:
 def _source_entry(loaded: Any, key: str, src: Any) -> dict[str, Any]:
     from polaris.resolve import resolve_recipe_path
 
-    if src.hub is not None:
+    if getattr(src, "hub", None) is not None:
         return {"hub": src.hub.model_dump(mode="json")}
     path = resolve_recipe_path(loaded, f"{key}.path", src.path) if src.location == "local" else Path(src.path)
     return {"path": str(path), "format": src.format, "location": src.location}

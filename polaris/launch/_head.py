@@ -60,6 +60,8 @@ class LocalHead:
                  temp_dir: str | None = None, log_path: Path | None = None) -> None:
         self.num_gpus, self.num_cpus, self.temp_dir = num_gpus, num_cpus, temp_dir
         self.port, self.dashboard_port = free_port(port), free_port(dashboard_port)
+        # Ray's other fixed default ports; a second head on the machine (or a leftover) would collide.
+        self.agent_port, self.client_port = free_port(52365), free_port(10001)
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -70,7 +72,8 @@ class LocalHead:
     def command(self, *, block: bool = True) -> list[str]:
         cmd = [ray_executable(), "start", "--head", "--port", str(self.port), "--num-gpus", str(self.num_gpus),
                "--dashboard-host", "127.0.0.1", "--dashboard-port", str(self.dashboard_port),
-               "--disable-usage-stats"]
+               "--dashboard-agent-listen-port", str(self.agent_port),
+               "--ray-client-server-port", str(self.client_port), "--disable-usage-stats"]
         if self.num_cpus is not None:
             cmd += ["--num-cpus", str(self.num_cpus)]
         if self.temp_dir:

@@ -66,6 +66,9 @@ class ReferenceSource(Section):
         description="JSONL or Parquet file of references; relative paths are relative to the recipe file.",
         json_schema_extra={"x-polaris-path": True},
     )
+    format: Literal["auto", "jsonl", "parquet"] = Field(
+        default="auto", description="File format; 'auto' decides by the file extension."
+    )
     location: Literal["local", "cluster"] = Field(
         default="local", description="Where the file lives; see data.train.location."
     )
