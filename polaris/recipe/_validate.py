@@ -20,6 +20,7 @@ from . import _schema
 from ._doc import Doc, render_value
 from ._paths import format_path
 from ._problems import Problem
+from polaris.schema._base import looks_like_secret
 
 __all__ = ["validation_problems", "recipe_version_problem", "VERSION_FIELD"]
 
@@ -92,6 +93,8 @@ def _problem(err: dict, loc: tuple, doc: Doc, model: type[BaseModel]) -> Problem
     value = err.get("input")
     if path and not isinstance(node, dict):
         shown = render_value(value, 40)
+        if isinstance(value, str) and looks_like_secret(value):
+            shown = "<redacted: looks like a secret>"  # never echo a key into a terminal or CI log
         if kind not in _NO_SNIPPET or (kind == "value_error" and shown not in message):
             message += f" (got {shown})"
     hint = _hint(kind, ctx, info, value)

@@ -117,3 +117,13 @@ def test_version_and_help_are_fast_paths(capsys):
     assert "0.11.2" in capsys.readouterr().out
     assert main(["--help"]) == 0
     assert "validate" in capsys.readouterr().out
+
+
+def test_a_key_pasted_into_api_key_env_is_not_echoed(capsys):
+    secret = "sk-proj-abcdefghijk1234567"
+    rc = main(["validate", str(ROOT / "recipes" / "demo.yaml"), "--set", f"judge.backend.api_key_env={secret}", "--json"])
+    assert rc == 3
+    out = capsys.readouterr()
+    [problem] = json.loads(out.out)
+    assert problem["path"] == "judge.backend.api_key_env" and "looks like a secret" in problem["message"]
+    assert secret not in out.out + out.err
