@@ -48,9 +48,16 @@ def prepare_local_data(
             path = Path(ref_entry["path"])
             hashes[str(path)] = _sha256(path)
             try:
-                ref_rows = [row for _, row in read_table(path, "auto")]
+                ref_rows = [row for _, row in read_table(path, refs.format)]
             except DataError as exc:
                 problems.append(problem_at(loaded, "data.references.path", str(exc), "fix the file; no row is skipped"))
+            train = recipe.data.train
+            if ref_rows is not None and (train.hub is not None or train.location == "cluster"):
+                # The driver joins references to cluster data on the head node: ship the local file with the job.
+                bundle.add_jsonl("data/references.jsonl", ref_rows)
+                ref_entry.update({"path": "data/references.jsonl", "format": "jsonl", "location": "bundle"})
+                bundle.notes.append("data.references is local but data.train is on the cluster: the references "
+                                    "are copied into the bundle (data/references.jsonl)")
         else:
             cluster_files.append({"key": "data.references.path", "path": refs.path})
             bundle.notes.append(f"data.references lives on the cluster ({refs.path}): recorded, not read; "

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
+
+from . import _gpu
 
 from ._commands import equivalent_commands
 from ._errors import EXIT_LAUNCH, LaunchError, LaunchResult
@@ -42,7 +44,7 @@ def launch(
     temp_dir: str | None = None,
     environ: dict[str, str] | None = None,
     out: TextIO | None = None,
-    gpu_probe=count_gpus,
+    gpu_probe: Callable[[], int] | None = None,
 ) -> LaunchResult:
     """Submit the bundle's job to `address` (a Ray dashboard URL) or to a local head started here.
 
@@ -60,7 +62,7 @@ def launch(
         if nodes > 1:
             raise LaunchError(f"the recipe uses {nodes} nodes: start a Ray cluster (see docs/launch.md) and pass "
                               "--address http://HEAD:8265")
-        gpus = gpu_probe()
+        gpus = (gpu_probe or _gpu.count_gpus)()
         if gpus == 0:
             raise LaunchError("no GPU on this machine and no --address: run on a GPU node, or pass --address "
                               "http://HEAD:8265 to submit to a Ray cluster (--dry-run compiles without launching)")

@@ -99,7 +99,6 @@ def test_local_head_started_and_stopped(tmp_path: Path) -> None:
                         num_cpus=2, temp_dir=temp)
         assert result.head_started and result.status == "SUCCEEDED", out.getvalue()
         assert "stopping the local Ray head" in out.getvalue()
-        os.kill(result.head_pid, 0) if False else None
         with pytest.raises(ProcessLookupError):
             os.kill(result.head_pid, 0)  # the `ray start --block` process we owned is gone
         assert (bundle / "logs" / "ray_head.log").is_file()

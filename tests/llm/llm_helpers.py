@@ -20,7 +20,7 @@ def excerpt(text: str, min_words: int, max_words: int) -> str:
     return " ".join(words[: ends[-1] if ends else len(words)])
 
 
-def demo_excerpts(n: int, *, skip: int = 0, min_words: int = 170, max_words: int = 240) -> list[dict[str, Any]]:
+def demo_excerpts(n: int, *, skip: int = 0, min_words: int = 160, max_words: int = 200) -> list[dict[str, Any]]:
     """``n`` short excerpts of demo stories: {id, prompt, story, words}."""
     rows = [json.loads(x) for x in (ROOT / "data" / "demo_stories.jsonl").read_text(encoding="utf-8").splitlines()
             if x.strip()]

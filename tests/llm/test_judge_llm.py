@@ -21,7 +21,7 @@ from polaris.service import load_service_config
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
-DIMS = ("C1", "C2", "C3")
+DIMS = ("C1", "C2")
 
 
 def _setup(tmp_path: Path, url: str, **judge_changes: Any) -> tuple[Any, Any]:
@@ -117,11 +117,19 @@ def test_auto_structured_output_falls_back_and_answers_are_validated(tmp_path, l
             continue
         assert 0.0 <= j.value <= 1.0
         assert set(j.per_dimension) == set(DIMS)
-        assert all(isinstance(v, int) and 1 <= v <= 5 for v in j.per_dimension.values())
+        # a single judge's per-dimension values are its integers (as floats, like a panel's means)
+        assert all(v == int(v) and 1 <= v <= 5 for v in j.per_dimension.values())
         # the accepted answer is the last one, it is valid JSON, and its scores are what was used
         raw = _raw_scores(made[-1]["content"])
         assert raw is not None and set(raw) >= set(DIMS)
         assert all(isinstance(raw[d], int) and 1 <= raw[d] <= 5 for d in DIMS)
+        # used as given, except a favourable score resting on a fabricated quote (capped, and flagged)
+        for d in DIMS:
+            down = [f for f in j.flags.get("rubric", []) if f.startswith(f"downgraded:{d}:")]
+            if down:
+                assert down[0] == f"downgraded:{d}:{raw[d]}->{int(j.per_dimension[d])}" and j.per_dimension[d] < raw[d]
+            else:
+                assert j.per_dimension[d] == raw[d]
     stats = client.stats
     assert stats["judgments"] == 2 and stats["member_calls"] == len(calls)
     assert stats["prompt_tokens"] == sum(j.prompt_tokens for j in judgments)
@@ -143,7 +151,7 @@ def test_out_of_range_scores_are_reasked_or_failed(tmp_path, llm_server):
     client.schema = schema
     assert '"enum"' not in json.dumps(schema) and '"maximum": 4' in json.dumps(schema)
     calls = _spy(client)
-    stories = demo_excerpts(2, skip=2)
+    stories = demo_excerpts(1, skip=2)
     judgments = _judge_all(client, stories)
 
     i = 0

@@ -129,6 +129,8 @@ def load_data(bundle: Path, cfg: dict[str, Any]) -> LoadedData:
     try:
         # References are read here only when the compiler could not join them (they live on the cluster).
         train_prepared = "prepared" in (sources.get("train") or {})
+        if ref_entry and ref_entry.get("location") == "bundle":  # copied into the bundle by the compiler
+            ref_entry = {**ref_entry, "path": str(bundle / ref_entry["path"])}
         if ref_entry and spec.hri_enabled and (ref_entry.get("location", "cluster") == "cluster" or not train_prepared):
             rows, lock, name = _raw_rows(ref_entry, "data.references")
             ref_map = load_references(rows, spec, source=name)

@@ -1,0 +1,109 @@
+"""`polaris run`: dry run on a CPU machine, confirmation rules, the no-GPU error (exit code 4)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from polaris.cli.main import main
+from polaris.launch import LaunchError, equivalent_commands, forward_env_values, launch
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = str(ROOT / "recipes" / "demo.yaml")
+POLARIS9B = str(ROOT / "recipes" / "polaris9b.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # run dirs go under ./runs
+
+
+def test_dry_run_prints_commands_and_writes_run_dir(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", DEMO, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("demo-") and (run_dir / "job.json").is_file() and (run_dir / "driver.json").is_file()
+    assert "ray start --head --port 6379 --num-gpus 1" in out
+    assert f'ray job submit --address http://127.0.0.1:8265 --runtime-env-json \'{{"working_dir":"{run_dir}"' in out
+    assert "-- python -m polaris.engine.openrlhf.driver --bundle ." in out
+    assert "serve-reward" in out and "--port 8731" in out
+    assert "Qwen/Qwen3-0.6B" in out and "reference injection  on" in out
+
+
+def test_dry_run_json_with_address_and_secret_placeholders(capsys: pytest.CaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "real-secret-value-123")
+    assert main(["run", POLARIS9B, "--dry-run", "--json", "--address", "http://head:8265"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    cmds = info["commands"]
+    assert "ray_start" not in cmds and "--address http://head:8265" in cmds["job_submit"]
+    assert "<value of $GEMINI_API_KEY>" in cmds["job_submit"]
+    assert "real-secret-value-123" not in json.dumps(info)
+    assert info["summary"]["reference_injection"] is True and info["recipe_sha256"]
+
+
+def test_no_gpu_and_no_address_fails_with_exit_4(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polaris.launch._gpu as gpu
+
+    monkeypatch.setattr(gpu, "count_gpus", lambda: 0)
+    assert main(["run", DEMO, "--yes"]) == 4
+    err = capsys.readouterr().err
+    assert "error: no GPU on this machine and no --address" in err and "Traceback" not in err
+
+
+def test_refuses_to_prompt_without_a_terminal(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["run", DEMO]) == 2
+    assert "pass --yes" in capsys.readouterr().err
+
+
+def test_invalid_recipe_exit_3(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", DEMO, "--dry-run", "--set", "grpo.samples_per_prompt=0"]) == 3
+
+
+def _job(tmp_path: Path, forward: list) -> Path:
+    (tmp_path / "job.json").write_text(json.dumps({"entrypoint": "python x.py", "runtime_env": {"env_vars": {}},
+                                                   "forward_env": forward}))
+    return tmp_path
+
+
+def test_forward_env_values_required_and_optional() -> None:
+    job = {"forward_env": ["A_KEY", {"name": "B_KEY", "required": False}]}
+    assert forward_env_values(job, {"A_KEY": "1", "B_KEY": "2"}) == {"A_KEY": "1", "B_KEY": "2"}
+    assert forward_env_values(job, {"A_KEY": "1"}) == {"A_KEY": "1"}
+    with pytest.raises(LaunchError, match="A_KEY are not set"):
+        forward_env_values(job, {"B_KEY": "2"})
+
+
+def test_launch_checks_before_starting_anything(tmp_path: Path) -> None:
+    bundle = _job(tmp_path, ["NEEDED_KEY"])
+    with pytest.raises(LaunchError, match="NEEDED_KEY"):
+        launch(bundle, address=None, environ={}, gpu_probe=lambda: 8)
+    bundle = _job(tmp_path, [])
+    with pytest.raises(LaunchError, match="uses 2 nodes"):
+        launch(bundle, address=None, environ={}, nodes=2, gpu_probe=lambda: 8)
+    with pytest.raises(LaunchError, match="needs 4 GPU"):
+        launch(bundle, address=None, environ={}, gpus_needed=4, gpu_probe=lambda: 2)
+    with pytest.raises(LaunchError, match="missing; is"):
+        launch(tmp_path / "nope", address="http://127.0.0.1:1")
+
+
+def test_unreachable_address_is_a_launch_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(LaunchError, match=f"cannot reach the Ray dashboard at http://127.0.0.1:{port}"):
+        launch(_job(tmp_path, []), address=f"127.0.0.1:{port}", environ={})
+
+
+def test_equivalent_commands_never_hold_values(tmp_path: Path) -> None:
+    bundle = _job(tmp_path, ["SECRET_NAME_X"])
+    cmds = equivalent_commands(bundle, address=None, num_gpus=4)
+    assert "--num-gpus 4" in cmds["ray_start"] and "<value of $SECRET_NAME_X>" in cmds["job_submit"]
+    assert os.environ.get("SECRET_NAME_X") is None or os.environ["SECRET_NAME_X"] not in cmds["job_submit"]
