@@ -149,7 +149,7 @@ def main() -> None:
         service_cfg(judge_cfg(judge_url, concurrency=cap, timeout_s=max(60.0, 4 * lat))).write(tmp)
         svc = subprocess.Popen([sys.executable, "-c", "from polaris.cli.serve_reward import command; command()", tmp,
                                 "--port", str(sport), "--state-dir", str(Path(tmp) / "state")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         try:
             _wait(fport, fake, "fake judge")
             _wait(sport, svc, "reward service")

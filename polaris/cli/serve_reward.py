@@ -31,6 +31,8 @@ def command(source: str, state_dir: str | None, host: str, port: int, token_env:
     from polaris.service._run import ServiceError, run_service
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2", "httpcore", "openai"):  # one INFO line per judge call is noise and CPU
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         cfg = load_service_config(source)
         cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency)

@@ -65,9 +65,20 @@ def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
                 "this flag comes from " + ", ".join(fields),
             )
         ]
-    bundle.notes.extend(f"OpenRLHF notice: {w}" for w in result.warnings)
-    clip = recipe.reward.clip
     problems = []
+    for line in result.warnings:
+        if line.lstrip().startswith("Recommend"):  # advice only: nothing was changed
+            bundle.notes.append(f"OpenRLHF notice: {line}")
+        else:  # the main block rewrote a setting after parsing: the recipe would not say what runs
+            problems.append(
+                problem_at(
+                    loaded,
+                    "cluster",
+                    f"OpenRLHF {OPENRLHF_VERSION} would silently change the compiled job: {line.strip()}",
+                    "change the recipe so OpenRLHF has nothing to rewrite",
+                )
+            )
+    clip = recipe.reward.clip
     for p in check_train_time(
         result.args,
         reward_range=(-clip, clip),

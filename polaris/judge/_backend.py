@@ -9,6 +9,7 @@ concurrency slot is held only while a request is on the wire, never during a bac
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -63,8 +64,12 @@ class Backend:
         self.cfg = cfg
         # 'auto' starts with json_schema and switches for good on the first rejection.
         self.format_mode = "json_schema" if cfg.structured_output in ("auto", "json_schema") else "json_object"
-        self._client: Any = None
+        # A few SDK clients share the endpoint's load: httpcore's pool scans all its connections on
+        # every request, which costs O(connections) CPU per call at hundreds in flight.
+        self._n_clients = max(1, min(16, cfg.concurrency // 32))
+        self._clients: list[Any] = []
         self._client_key: str | None = None
+        self._rr = 0
         self._sem = asyncio.Semaphore(cfg.concurrency)
         self._rpm = TokenBucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         self._tpm = (
@@ -91,19 +96,23 @@ class Backend:
 
     def _get_client(self) -> Any:
         key = self._api_key()  # read at call time: a rotated key takes effect on the next call
-        if self._client is None or key != self._client_key:
+        if not self._clients or key != self._client_key:
             from openai import AsyncOpenAI
 
-            self._client = AsyncOpenAI(
-                base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s
-            )
+            old, self._clients = self._clients, [
+                AsyncOpenAI(base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s)
+                for _ in range(self._n_clients)
+            ]
             self._client_key = key
-        return self._client
+            for c in old:  # let in-flight calls on the old clients finish; close them later
+                asyncio.get_running_loop().call_later(self.cfg.timeout_s + 5, lambda c=c: asyncio.ensure_future(c.close()))
+        self._rr = (self._rr + 1) % len(self._clients)
+        return self._clients[self._rr]
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for c in clients:
+            await c.close()
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.format_mode == "json_schema":
@@ -146,10 +155,13 @@ class Backend:
                 for _ in range(2):
                     self.http_calls += 1
                     try:
-                        resp = await asyncio.wait_for(
-                            client.chat.completions.create(**self._request(messages, schema)),
+                        # raw response: the SDK's pydantic parsing of every answer costs more CPU than
+                        # the rest of a judgment at hundreds of calls per second; we need 3 fields
+                        raw = await asyncio.wait_for(
+                            client.chat.completions.with_raw_response.create(**self._request(messages, schema)),
                             timeout=self.cfg.timeout_s,
                         )
+                        resp = json.loads(raw.http_response.content)
                     except openai.APIStatusError as e:
                         text = str(e).lower()
                         if (
@@ -163,10 +175,15 @@ class Backend:
                             self.format_mode = "json_object"
                             continue
                         raise
-                    if self._tpm is not None and resp.usage is not None:
-                        self._tpm.adjust(est_tokens - (resp.usage.total_tokens or est_tokens))
+                    if not isinstance(resp, dict):
+                        raise _Retryable("bad_response", f"judge {self.name}: response is not a JSON object")
+                    usage = resp.get("usage") or {}
+                    if self._tpm is not None and usage:
+                        self._tpm.adjust(est_tokens - int(usage.get("total_tokens") or est_tokens))
                     return resp
                 raise JudgeCallError("format_rejected", f"judge {self.name} rejected both structured-output forms")
+            except json.JSONDecodeError as e:
+                raise _Retryable("bad_response", f"judge {self.name}: 200 response is not JSON") from e
             except asyncio.TimeoutError as e:
                 raise _Retryable("timeout", f"judge {self.name}: no answer within {self.cfg.timeout_s}s") from e
             except openai.APITimeoutError as e:
@@ -219,14 +236,15 @@ class Backend:
         except JudgeCallError as e:
             e.attempts = attempts
             raise
-        choice = resp.choices[0] if resp.choices else None
-        content = (choice.message.content if choice is not None else None) or ""
-        usage = resp.usage
+        choices = resp.get("choices") or [{}]
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        content = (choice.get("message") or {}).get("content") or ""
+        usage = resp.get("usage") or {}
         return Completion(
-            content=content,
-            finish_reason=getattr(choice, "finish_reason", None),
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            content=content if isinstance(content, str) else json.dumps(content),
+            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_s=time.monotonic() - t0,
             attempts=attempts,
         )

