@@ -270,3 +270,14 @@ def test_service_config_roundtrip(tmp_path):
 
     with pytest.raises(ServiceConfigError, match="bogus"):
         ServiceConfig.load(tmp_path)
+
+
+def test_from_recipe_demo(tmp_path):
+    from polaris.recipe import load_recipe
+
+    recipe = load_recipe(ROOT / "recipes" / "demo.yaml").recipe
+    cfg = ServiceConfig.from_recipe(recipe)
+    assert cfg.judge == recipe.judge and cfg.reward == recipe.reward
+    assert cfg.thinking == recipe.model.thinking and cfg.max_new_tokens == recipe.grpo.max_new_tokens
+    assert cfg.rubric_spec().name == cfg.rubric_ref
+    assert ServiceConfig.load(cfg.write(tmp_path)) == cfg
