@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RecipeFile", "recipe_files", "resolve_recipe_path", "check_files", "problem_at"]
+__all__ = ["RecipeFile", "recipe_files", "resolve_recipe_path", "check_files", "problem_at", "rubric_ref"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,14 @@ def resolve_recipe_path(loaded: Any, key: str, value: str) -> Path:
     """Resolve `value` (set at dotted `key`) against the file that set it."""
     p = Path(value).expanduser()
     return p if p.is_absolute() else (_source_dir(loaded, key) / p).resolve()
+
+
+def rubric_ref(loaded: Any) -> str:
+    """What `polaris.rubric.load_rubric` needs: the built-in name, or the rubric path resolved against its recipe."""
+    ref = loaded.recipe.rubric
+    if ref.builtin is not None:
+        return ref.builtin
+    return str(resolve_recipe_path(loaded, "rubric.path", ref.path))
 
 
 def recipe_files(loaded: Any) -> list[RecipeFile]:
@@ -114,7 +122,8 @@ def _check_rubric(loaded: Any) -> list[Any]:
     except RubricError as exc:
         return [_problem(loaded, key, f"rubric does not load: {exc}", "fix the rubric file, then validate again")]
     known = [d.id for d in spec.dimensions]
-    unknown = [d for d in loaded.recipe.reward.gate.dimension_at_least if d not in known]
+    gate = loaded.recipe.reward.gate
+    unknown = [d for d in gate.dimension_at_least if d not in known] if gate.enabled else []
     if unknown:
         return [
             _problem(

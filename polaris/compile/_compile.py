@@ -154,7 +154,7 @@ def compile_recipe(loaded: Any) -> JobBundle:
     if not EXECUTOR_PLUGIN.is_file():
         raise FileNotFoundError(f"the executor plugin is missing from this installation: {EXECUTOR_PLUGIN}")
 
-    svc = reward_service_config(recipe)
+    svc = reward_service_config(loaded)
     rubric_hash = svc.pop("_rubric_hash")
     bundle.add_json("reward_service.json", svc)
     bundle.add_json("polaris_executor.json", executor_config(recipe))

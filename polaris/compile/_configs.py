@@ -34,13 +34,15 @@ HOOK_CONFIG = "polaris_hook.json"
 STATE_DIR = "state/reward"
 
 
-def reward_service_config(recipe: Any) -> dict[str, Any]:
+def reward_service_config(loaded: Any) -> dict[str, Any]:
+    from polaris.resolve import rubric_ref
     from polaris.rubric import load_rubric, rubric_hash
     from polaris.service._config import ServiceConfig
 
-    cfg = ServiceConfig.from_recipe(recipe)
+    ref = rubric_ref(loaded)
+    cfg = ServiceConfig.from_recipe(loaded.recipe, rubric_ref=ref)
     out = cfg.model_dump(mode="json")
-    out["_rubric_hash"] = rubric_hash(load_rubric(recipe.rubric.ref()))
+    out["_rubric_hash"] = rubric_hash(load_rubric(ref))
     return out
 
 

@@ -93,11 +93,15 @@ class ServiceConfig(Section):
         return load_rubric(self.rubric_ref)
 
     @classmethod
-    def from_recipe(cls, recipe: Any) -> "ServiceConfig":
-        """Resolve from a validated recipe object (``load_recipe(path).recipe``)."""
+    def from_recipe(cls, recipe: Any, *, rubric_ref: str | None = None) -> "ServiceConfig":
+        """Resolve from a validated recipe object (``load_recipe(path).recipe``).
+
+        ``rubric_ref`` is the rubric as `polaris.resolve.rubric_ref` resolves it (a relative
+        ``rubric.path`` is relative to the recipe file that set it, not to the working directory).
+        """
         from polaris.rubric import load_rubric
 
-        ref = recipe.rubric.ref() if hasattr(recipe.rubric, "ref") else str(recipe.rubric)
+        ref = rubric_ref or (recipe.rubric.ref() if hasattr(recipe.rubric, "ref") else str(recipe.rubric))
         spec = load_rubric(ref)
         model = recipe.model
         li = getattr(getattr(recipe, "data", None), "length_instruction", None)

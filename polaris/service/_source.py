@@ -26,8 +26,10 @@ def load_service_config(source: str | Path) -> ServiceConfig:
     if not p.exists():
         raise ServiceConfigError(f"{p}: no such file or directory")
     from polaris.recipe import load_recipe
+    from polaris.resolve import rubric_ref
 
-    return ServiceConfig.from_recipe(load_recipe(p).recipe)
+    loaded = load_recipe(str(p))
+    return ServiceConfig.from_recipe(loaded.recipe, rubric_ref=rubric_ref(loaded))
 
 
 def apply_judge_overrides(
