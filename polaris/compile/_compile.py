@@ -8,7 +8,6 @@ located at the recipe field that caused it.
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import subprocess
 from pathlib import Path
@@ -24,14 +23,6 @@ __all__ = ["compile_recipe", "REPO_ROOT"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXECUTOR_PLUGIN = REPO_ROOT / "plugins" / "polaris_executor.py"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _git_info(where: Path) -> dict[str, Any]:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 __all__ = ["prepare_local_data"]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _source_entry(loaded: Any, key: str, src: Any) -> dict[str, Any]:
@@ -30,7 +21,7 @@ def prepare_local_data(
     loaded: Any, bundle: Any, hashes: dict[str, str], cluster_files: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[Any]]:
     """Prepare local splits into data/<split>.jsonl; record cluster/hub sources. Returns (driver sources, problems)."""
-    from polaris.data import DataError, RowSpec, prepare_rows, read_table
+    from polaris.data import DataError, RowSpec, file_sha256, prepare_rows, read_table
     from polaris.resolve import problem_at
 
     recipe = loaded.recipe
@@ -46,7 +37,7 @@ def prepare_local_data(
             "id_field": refs.id_field, "story_field": refs.story_field, "reasoning_field": refs.reasoning_field}}
         if refs.location == "local":
             path = Path(ref_entry["path"])
-            hashes[str(path)] = _sha256(path)
+            hashes[str(path)] = file_sha256(path)
             try:
                 ref_rows = [row for _, row in read_table(path, refs.format)]
             except DataError as exc:
@@ -79,7 +70,7 @@ def prepare_local_data(
             sources[split] = entry
             continue
         path = Path(entry["path"])
-        hashes[str(path)] = _sha256(path)
+        hashes[str(path)] = file_sha256(path)
         try:
             raw = list(read_table(path, src.format))
             needs_refs = split == "train" and recipe.reference_injection.enabled

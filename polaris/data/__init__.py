@@ -20,7 +20,7 @@ from ._prepare import (
     pick_template,
     prepare_rows,
 )
-from ._read import DataError, TableReadError, detect_format, read_table
+from ._read import DataError, TableReadError, detect_format, file_sha256, read_table
 from ._spec import RowSpec
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "TableReadError",
     "attach_references",
     "detect_format",
+    "file_sha256",
     "fill_template",
     "load_references",
     "pick_template",

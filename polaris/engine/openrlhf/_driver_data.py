@@ -3,11 +3,12 @@ prepare cluster rows with `polaris.data`, join cluster references, and record wh
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from polaris.data import file_sha256
 
 __all__ = ["DriverError", "LoadedData", "load_data", "load_json", "file_sha256", "row_spec_from_config"]
 
@@ -22,14 +23,6 @@ class LoadedData:
 
     splits: dict[str, Any] = field(default_factory=dict)  # split -> polaris.data.PreparedRows
     sources: dict[str, Any] = field(default_factory=dict)  # split/references -> lock entry
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def row_spec_from_config(cfg: dict[str, Any]) -> Any:
