@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except SystemExit as exc:  # a command that calls sys.exit(code)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_RUNTIME)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130

@@ -18,12 +18,11 @@ import click
 def command(recipe: str, n: int, policy_url: str | None, policy_model: str, judge_url: str | None,
             judge_model: str | None) -> None:
     """Judge N references (and policy samples) from RECIPE's data and print a report."""
-    from polaris.recipe import load_recipe
-    from polaris.service import ServiceConfig, ServiceConfigError, apply_judge_overrides
+    from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
     from polaris.service._preflight import format_report, run_preflight
 
     try:
-        cfg = ServiceConfig.from_recipe(load_recipe(recipe).recipe)
+        cfg = load_service_config(recipe)
         cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model)
     except ServiceConfigError as e:
         click.echo(f"error: {e}", err=True)

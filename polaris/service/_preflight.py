@@ -10,7 +10,6 @@ for the whole run (judgments per run × mean cost per judgment).
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,36 +143,32 @@ async def preflight_async(
     return rep
 
 
-def recipe_rows(recipe: Any, recipe_path: Path) -> list[dict[str, Any]]:
-    """Rows (id, prompt, target_words, reference) from the recipe's local training file."""
-    data = recipe.data
+def recipe_rows(loaded: Any) -> list[dict[str, Any]]:
+    """Rows (id, prompt, judge_prompt, target_words, reference) prepared from the recipe's local training file.
+
+    Uses the same preparation as the compiler (`polaris.data.prepare_rows`): field mapping, length
+    instruction, filters and the reference join, with paths resolved against the recipe files.
+    """
+    from polaris.data import RowSpec, prepare_rows, read_table
+    from polaris.resolve import resolve_recipe_path
+
+    data = loaded.recipe.data
     src = data.train
-    if src.path is None or src.location != "local" or not str(src.path).endswith((".jsonl", ".json")):
-        raise ValueError("preflight reads a local JSONL training file (data.train.path); this recipe's data is "
-                         "elsewhere — use `polaris score` on a JSONL export instead")
-
-    def _resolve(p: str) -> Path:
-        q = Path(p)
-        return q if q.is_absolute() or q.exists() else recipe_path.parent / q
-
-    f = data.fields
-    refs: dict[str, str] = {}
-    if data.references is not None:
-        rs = data.references
-        for line in _resolve(rs.path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                o = json.loads(line)
-                refs[str(o[rs.id_field])] = o.get(rs.story_field)
-    rows = []
-    for line in _resolve(src.path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        o = json.loads(line)
-        rid = str(o[f.id])
-        rows.append({"id": rid, "prompt": o[f.prompt],
-                     "target_words": o.get(f.target_words) if f.target_words else None,
-                     "reference": refs.get(rid) or (o.get(f.reference) if f.reference else None)})
-    return rows
+    if src.path is None or src.location != "local":
+        raise ValueError("preflight reads a local training file (data.train.path with location: local); this "
+                         "recipe's data is elsewhere — use `polaris score` on a JSONL export instead")
+    refs = None
+    if data.references is not None and data.references.location == "local":
+        ref_path = resolve_recipe_path(loaded, "data.references.path", data.references.path)
+        refs = list(read_table(ref_path, data.references.format))
+    path = resolve_recipe_path(loaded, "data.train.path", src.path)
+    prepared = prepare_rows(read_table(path, src.format), RowSpec.from_recipe(loaded.recipe), split="train",
+                            references=refs, source=str(path))
+    return [
+        {"id": r["id"], "prompt": r["messages"][-1]["content"], "judge_prompt": r["label"]["judge_prompt"],
+         "target_words": r["label"]["target_words"], "reference": r["label"].get("reference")}
+        for r in prepared.rows
+    ]
 
 
 def run_preflight(recipe_path: str | Path, *, n: int = 8, policy_url: str | None = None,
@@ -182,10 +177,12 @@ def run_preflight(recipe_path: str | Path, *, n: int = 8, policy_url: str | None
     """Load a recipe, pick its first ``n`` rows, run :func:`preflight_async`."""
     from polaris.recipe import load_recipe
 
-    path = Path(recipe_path)
-    recipe = load_recipe(path).recipe
-    cfg = cfg or ServiceConfig.from_recipe(recipe)
-    rows = recipe_rows(recipe, path)
+    from polaris.resolve import rubric_ref
+
+    loaded = load_recipe(str(recipe_path))
+    recipe = loaded.recipe
+    cfg = cfg or ServiceConfig.from_recipe(recipe, rubric_ref=rubric_ref(loaded))
+    rows = recipe_rows(loaded)
     g = recipe.grpo
     run_judgments = len(rows) * g.num_episodes * g.samples_per_prompt
     if recipe.data.max_samples:
