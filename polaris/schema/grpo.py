@@ -97,7 +97,8 @@ class GRPOConfig(Section):
     is_correction: Literal["off", "token", "seq"] = Field(
         default="off",
         description="Importance-sampling correction for vLLM/trainer mismatch (OpenRLHF "
-        "--algo.advantage.is_correction_level). Must stay off with reference injection.",
+        "--algo.advantage.is_correction_level). With reference injection it needs unmodified sampling "
+        "(the reference's log-probs come from vLLM prompt_logprobs).",
     )
     dynamic_filtering: bool = Field(
         default=False, description="Drop groups whose rewards have no spread (DAPO dynamic sampling)."

@@ -86,10 +86,16 @@ class Recipe(Section):
                 f"reference_injection.enabled needs grpo.estimator 'group_norm' (got {grpo.estimator!r}): the "
                 "polaris hook rewrites group_norm advantages only"
             )
-        if grpo.is_correction != "off":
+        s = grpo.sampling
+        raw_sampling = (s.temperature, s.top_p, s.top_k, s.min_p, s.repetition_penalty) == (1.0, 1.0, -1, 0.0, 1.0)
+        if grpo.is_correction != "off" and not raw_sampling:
+            # The executor gives the reference the policy's own log-probs through vLLM prompt_logprobs,
+            # which are raw: they match the rollout distribution only when sampling does not reshape it.
             raise ValueError(
-                f"reference_injection.enabled needs grpo.is_correction 'off' (got {grpo.is_correction!r}): the "
-                "teacher-forced reference has no behaviour log-probs, so IS correction would mask it out"
+                f"reference_injection.enabled with grpo.is_correction {grpo.is_correction!r} needs unmodified "
+                "sampling (grpo.sampling temperature 1.0, top_p 1.0, top_k -1, min_p 0, repetition_penalty 1.0): "
+                "the reference's behaviour log-probs come from vLLM prompt_logprobs, which ignore those knobs; "
+                "or set grpo.is_correction: off (POLARIS)"
             )
         if grpo.dynamic_filtering:
             raise ValueError(

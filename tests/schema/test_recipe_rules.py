@@ -62,9 +62,11 @@ def test_reference_slot_needs_two_policy_rows_for_std():
     assert "reference_injection.statistics" in msg and "grpo.samples_per_prompt" in msg
 
 
-def test_hri_with_is_correction_is_refused():
+def test_hri_with_is_correction_needs_raw_sampling():
     msg = error_text(grpo__is_correction="token")
-    assert "reference_injection.enabled" in msg and "grpo.is_correction" in msg
+    assert "reference_injection.enabled" in msg and "grpo.is_correction" in msg and "prompt_logprobs" in msg
+    raw = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0}
+    assert build(grpo__is_correction="token", grpo__sampling=raw).grpo.is_correction == "token"
 
 
 def test_hri_needs_references():
