@@ -233,3 +233,29 @@ def test_runtime_env_forwards_names_and_keeps_defaults() -> None:
     assert ev["RAY_ENABLE_ZERO_COPY_TORCH_TENSORS"] == "1" and ev["POLARIS_EXECUTOR_CONFIG"] == "x.json"
     assert env["worker_process_setup_hook"] == "polaris.hri.hook.install" and env["working_dir"] == "/b"
     assert "data/train.jsonl" in env["excludes"]
+
+
+def test_compiled_bundle_with_cluster_train_and_local_references(tmp_path: Path) -> None:
+    """The compiler copies local references into the bundle; the driver joins them to cluster rows."""
+    from polaris.compile import compile_recipe, write_bundle
+    from polaris.engine.openrlhf._driver_data import load_data
+    from polaris.recipe import load_recipe
+
+    root = Path(__file__).resolve().parents[2]
+    stories = [json.loads(line) for line in (root / "data" / "demo_stories.jsonl").read_text().splitlines()][:3]
+    write_jsonl(tmp_path / "train.jsonl", [{"id": s["id"], "prompt": s["prompt"], "target_words": s["target_words"]} for s in stories])
+    write_jsonl(tmp_path / "refs.jsonl", [{"id": s["id"], "reference": s["reference"]} for s in stories])
+    text = (root / "recipes" / "demo.yaml").read_text()
+    text = text.replace("    path: ../data/demo_stories.jsonl", f"    path: {tmp_path / 'train.jsonl'}\n    location: cluster")
+    text = text.replace("    reference: reference\n", "")
+    text = text.replace("data:\n", f"data:\n  references: {{path: {tmp_path / 'refs.jsonl'}}}\n", 1)
+    (tmp_path / "r.yaml").write_text(text)
+    bundle_dir = tmp_path / "bundle"
+    write_bundle(compile_recipe(load_recipe(str(tmp_path / "r.yaml"))), bundle_dir)
+    cfg = json.loads((bundle_dir / "driver.json").read_text())
+    assert cfg["sources"]["references"]["location"] == "bundle"
+    loaded = load_data(bundle_dir, cfg)
+    rows = loaded.splits["train"].rows
+    assert [r["id"] for r in rows] == [s["id"] for s in stories]
+    assert [r["label"]["reference"] for r in rows] == [s["reference"] for s in stories]
+    assert loaded.sources["train"]["sha256"] == hashlib.sha256((tmp_path / "train.jsonl").read_bytes()).hexdigest()
