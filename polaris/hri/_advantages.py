@@ -67,12 +67,13 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
         ok = ok or [v for v, f in zip(values, failed) if not f]
         return sum(ok) / len(ok)
 
+    new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+    new_sq = [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)] if sq is not None else None
     recomputed = _composite_with_mean_sq(experiences, failed, sq, cfg)
-    if recomputed is not None:
-        new_r, new_sq = recomputed
-    else:
-        new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
-        new_sq = [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)] if sq is not None else None
+    if recomputed is not None:  # rows whose penalties are known get POLARIS's rule, others the scalar mean
+        rec_r, rec_sq, known = recomputed
+        new_r = [a if k else b for a, b, k in zip(rec_r, new_r, known)]
+        new_sq = [a if k else b for a, b, k in zip(rec_sq, new_sq, known)]
     it = iter(new_r)
     for e in experiences:
         e.rewards = torch.tensor([next(it) for _ in range(len(e.rewards))], dtype=e.rewards.dtype)
@@ -92,10 +93,15 @@ _COMPONENT_KEYS = ("repetition", "blank", "length_penalty", "length_score_sl", "
 
 
 def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | None, cfg: HookConfig):
-    """(rewards, story_qualities) with failed rows recomputed from the batch-mean SQ, or None."""
+    """(rewards, story_qualities, known) with failed rows recomputed from the batch-mean SQ, or None.
+
+    ``known`` marks the rows whose deterministic components were logged (``components_logged``).
+    """
     info = experiences[0].info
     if sq is None or not cfg.reward or any(k not in info for k in _COMPONENT_KEYS):
         return None
+    known = ([v >= 0.5 for v in _row_values(experiences, "components_logged")]
+             if "components_logged" in info else [True] * len(failed))
     from polaris.reward import Components, composite, impute_batch_mean
     from polaris.schema.reward import RewardConfig
 
@@ -105,7 +111,7 @@ def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | N
     rewards = [float(v) for e in experiences for v in e.rewards.flatten().tolist()]
     out = []
     for i, (f, r) in enumerate(zip(failed, rewards)):
-        if not f:
+        if not f or not known[i]:
             out.append(r)
             continue
         comps = Components(
@@ -113,7 +119,7 @@ def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | N
             **{k: cols[k][i] for k in _COMPONENT_KEYS},
         )
         out.append(float(composite(new_sq[i], comps, reward_cfg)))
-    return out, new_sq
+    return out, new_sq, known
 
 
 def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, imputed: list[bool]):

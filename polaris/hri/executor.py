@@ -84,8 +84,10 @@ class PolarisExecutor(SingleTurnAgentExecutor):
         )
         # id(sampling_params) -> [sampling_params (strong ref), calls claimed so far]
         self._groups: dict[int, list] = {}
-        self._keys = ["is_reference", "judge_failed", "reference_dropped", "ref_reward_x_n", "story_quality"]
-        self._keys += [k for k in self.cfg.reward_keys if k not in self._keys]
+        fixed = ["is_reference", "judge_failed", "reference_dropped", "ref_reward_x_n", "story_quality",
+                 "components_logged"]
+        self._component_keys = [k for k in self.cfg.reward_keys if k not in fixed]
+        self._keys = fixed + self._component_keys
 
     # ---- group slot registry -------------------------------------------------------------
     def _claim_reference(self, sampling_params) -> bool:
@@ -215,16 +217,18 @@ class PolarisExecutor(SingleTurnAgentExecutor):
         comps = {**res.dimensions, **res.flags, **res.components}
         failed = res.failed
         logs = dict.fromkeys(self._keys, 0.0)
-        if not failed:
-            missing = [k for k in self._keys[5:] if k not in comps]
-            if missing:
-                logger.error("reward service result lacks component(s) %s; treating the row as failed", missing)
-                failed = True
-        if not failed:
-            for k in self._keys[5:]:
+        missing = [k for k in self._component_keys if k not in comps]
+        if not failed and missing:
+            logger.error("reward service result lacks component(s) %s; treating the row as failed", missing)
+            failed = True
+        if not missing:
+            # Logged for failed rows too (they are computed without the judge), so the hook can
+            # recompute the composite of a failed row from the batch-mean story quality.
+            for k in self._component_keys:
                 logs[k] = float(comps[k])
-            if "story_quality" in comps:
-                logs["story_quality"] = float(comps["story_quality"])
+            logs["components_logged"] = 1.0
+        if not failed and "story_quality" in comps:
+            logs["story_quality"] = float(comps["story_quality"])
         reward = 0.0 if failed else float(res.reward)  # placeholder only with judge_failed=1
         logs["is_reference"] = 1.0 if is_reference else 0.0
         logs["judge_failed"] = 1.0 if failed else 0.0

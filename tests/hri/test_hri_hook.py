@@ -202,7 +202,8 @@ def test_harness_leaves_no_stub_modules():
     assert sys.modules.get("ray") is real_ray
 
 
-def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_real, install_hook):
+@pytest.mark.parametrize("penalties_known", [True, False])
+def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_real, install_hook, penalties_known):
     """POLARIS's rule: SQ of a failed row = batch mean of the successful SQs, reward recomputed from its own penalties."""
     from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
 
@@ -232,7 +233,9 @@ def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_rea
             "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
             "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False,
             "extra_logs": {"is_reference": float(ref), "judge_failed": float(s is None), "story_quality": s or 0.0,
-                           "ref_reward_x_n": N * r if ref else 0.0, "injection_flag": 0.0, **p}}, max_len=512))
+                           "ref_reward_x_n": N * r if ref else 0.0, "injection_flag": 0.0,
+                           "components_logged": 0.0 if (s is None and not penalties_known) else 1.0, **p}},
+            max_len=512))
     maker = make_experience_maker(make_args(N, micro_batch_size=2))
     batches = maker.split_rollout_samples(rows)
     for b in batches:
@@ -240,8 +243,12 @@ def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_rea
     out = maker.compute_advantages_and_returns(batches)
     got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
     mean_sq = (0.5 + 0.3 + 0.4) / 3
+    scalar_mean = sum(rewards[i] for i in (0, 2)) / 2  # successful policy rows
+    if not penalties_known:  # the service was unreachable: no penalties to recompute from
+        assert got[1] == pytest.approx(scalar_mean)
+        return
     assert got[1] == pytest.approx(composite(mean_sq, comps(pens[1]), cfg))
-    assert got[1] != pytest.approx(sum(rewards[i] for i in (0, 2)) / 2)  # not the scalar mean
+    assert got[1] != pytest.approx(scalar_mean)
     assert [got[i] for i in (0, 2, 3)] == pytest.approx([rewards[0], rewards[2], rewards[3]])
     sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
     assert sqs[1] == pytest.approx(mean_sq)
