@@ -56,6 +56,53 @@ def _wait(port: int, proc: subprocess.Popen, what: str) -> None:
     raise SystemExit(f"{what} did not start")
 
 
+def _serve_judge(port: int, latency: float, capacity: int) -> None:
+    """The benchmark's judge: the fault-injection fake's answers (same ``SchemaFaker`` content), but
+    built while the request waits for a capacity slot, so only the fixed latency sits on the
+    critical path, as on a real endpoint whose own CPU is not ours to share."""
+    from aiohttp import web
+    from openai_server import SchemaFaker, _response_schema, extract_story
+
+    try:  # the fake endpoint should cost as little CPU as possible: it shares the cores with the service
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    sem = asyncio.Semaphore(capacity)
+
+    def answer(raw: bytes) -> bytes:
+        body = json.loads(raw)
+        obj = SchemaFaker(extract_story(body.get("messages") or [])).build(_response_schema(body) or {})
+        return json.dumps({
+            "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": json.dumps(obj)}}],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200},
+        }).encode()
+
+    async def completions(request: web.Request) -> web.Response:
+        async with sem:  # the latency clock starts when the call gets one of the `capacity` slots
+            t0 = loop.time()
+            raw = await request.read()
+            # The answer is built mid-window, not at the edge where a wave of calls arrives at once: the
+            # endpoint's own CPU must not delay the start of other calls' clocks (a real endpoint runs
+            # on other machines).
+            await asyncio.sleep(latency / 2)
+            payload = answer(raw)
+            await asyncio.sleep(max(0.0, latency - (loop.time() - t0)))
+        return web.Response(body=payload, content_type="application/json")
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", completions)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=4096, loop=loop)
+
+
+def _fake_cmd(port: int, latency: float, capacity: int) -> list[str]:
+    return [sys.executable, __file__, "--serve-judge", str(port), "--latency", str(latency),
+            "--capacity", str(capacity)]
+
+
 def _story(i: int) -> str:
     from judge_helpers import story_words
 
@@ -135,15 +182,16 @@ def main() -> None:
     ap.add_argument("--capacity", type=int, default=256, help="judge endpoint's concurrent capacity")
     ap.add_argument("--engines", type=int, default=4, help="vLLM engines in the stock path")
     ap.add_argument("--skip-stock", action="store_true", help="skip the (slow) stock path")
+    ap.add_argument("--serve-judge", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.serve_judge:
+        return _serve_judge(a.serve_judge, a.latency, a.capacity)
     n, lat, cap = a.n, a.latency, a.capacity
     from judge_helpers import judge_cfg, service_cfg
 
     fport, sport = _port(), _port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    fake = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fakes" / "openai_server.py"), "--port", str(fport),
-                             "--latency", str(lat), "--capacity", str(cap)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env)
+    fake = subprocess.Popen(_fake_cmd(fport, lat, cap), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     judge_url = f"http://127.0.0.1:{fport}/v1"
     with tempfile.TemporaryDirectory() as tmp:
         service_cfg(judge_cfg(judge_url, concurrency=cap, timeout_s=max(60.0, 4 * lat))).write(tmp)

@@ -9,7 +9,7 @@ import click
 
 @click.command("preflight")
 @click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@click.option("-n", "n", type=int, default=8, show_default=True, help="Data items to judge.")
+@click.option("-n", "n", type=click.IntRange(min=1), default=8, show_default=True, help="Data items to judge.")
 @click.option("--policy-url", default=None,
               help="OpenAI-compatible endpoint serving the policy; adds policy samples and their spread.")
 @click.option("--policy-model", default="policy", show_default=True, help="Model name at --policy-url.")

@@ -16,7 +16,7 @@ import click
               help="'none' computes deterministic components only (story_quality null, reward null when it needs SQ).")
 @click.option("--judge-url", default=None, help="Override the judge endpoint base URL.")
 @click.option("--judge-model", default=None, help="Override the judge model name.")
-@click.option("--concurrency", type=int, default=None, help="Override judge.concurrency.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Override judge.concurrency.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None,
               help="Judgment cache directory (default: OUT.jsonl.state next to the output).")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar on stderr.")

@@ -13,14 +13,14 @@ import click
               help="Directory for the judgment store (SQLite) and audit log. Default: SOURCE_DIR/reward_state.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but loopback requires a bearer token (see --token-env).")
-@click.option("--port", type=int, default=8731, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8731, show_default=True)
 @click.option("--token-env", default="POLARIS_REWARD_TOKEN", show_default=True,
               help="NAME of the environment variable holding the bearer token clients must send.")
 @click.option("--judge", "judge_mode", type=click.Choice(["config", "none"]), default="config", show_default=True,
               help="'none' serves deterministic components only (story_quality null).")
 @click.option("--judge-url", default=None, help="Override the judge endpoint base URL.")
 @click.option("--judge-model", default=None, help="Override the judge model name.")
-@click.option("--concurrency", type=int, default=None, help="Override judge.concurrency.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Override judge.concurrency.")
 def command(source: str, state_dir: str | None, host: str, port: int, token_env: str, judge_mode: str,
             judge_url: str | None, judge_model: str | None, concurrency: int | None) -> None:
     """Serve rewards for SOURCE: a run directory (with reward_service.json), that file, or a recipe YAML."""

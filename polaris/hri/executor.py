@@ -164,7 +164,7 @@ class PolarisExecutor(SingleTurnAgentExecutor):
             res = ScoreResult(failed=False, reward=float(self.cfg.reference_reward_fixed))
         else:
             res = await self._score(meta, ref_ids, hf_tokenizer, is_reference=True, truncated=False)
-        self._fill_reward(out, res, is_reference=True, dropped=False)
+        self._fill_reward(out, res, is_reference=True, dropped=False, fixed=self.cfg.reference_reward_fixed is not None)
         return out
 
     async def _policy_logprobs(self, ids, ref_ids, sampling_params, llm_engine) -> list[float]:
@@ -213,12 +213,13 @@ class PolarisExecutor(SingleTurnAgentExecutor):
         )
         return await self.scorer.score(req)
 
-    def _fill_reward(self, out: dict, res: ScoreResult, *, is_reference: bool, dropped: bool) -> None:
+    def _fill_reward(self, out: dict, res: ScoreResult, *, is_reference: bool, dropped: bool, fixed: bool = False) -> None:
         comps = {**res.dimensions, **res.flags, **res.components}
         failed = res.failed
         logs = dict.fromkeys(self._keys, 0.0)
         missing = [k for k in self._component_keys if k not in comps]
-        if not failed and missing:
+        # A fixed reference reward (reference_reward: fixed) has no judge and no components by design.
+        if not failed and missing and not fixed:
             logger.error("reward service result lacks component(s) %s; treating the row as failed", missing)
             failed = True
         if not missing:

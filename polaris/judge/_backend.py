@@ -56,6 +56,43 @@ def _retry_after(exc: Any) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
+def _httpx_response() -> type:
+    """The response class of the HTTP library the SDK is built on (``cast_to`` for raw responses)."""
+    import openai._base_client as base
+
+    mod = getattr(base, "httpx2", None) or getattr(base, "httpx")
+    return mod.Response
+
+
+def _refused_or_dropped(exc: BaseException) -> bool:
+    """True when a connection was refused or dropped (not a timeout) somewhere in ``exc``'s causes.
+
+    The SDK's aiohttp transport maps every aiohttp connection error to a connect *timeout*; the
+    reason recorded for a failed call stays what it was with httpx: ``connection``.
+    """
+    import aiohttp
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, aiohttp.ClientConnectionError) and not isinstance(e, asyncio.TimeoutError):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _http_client(timeout_s: float) -> Any:
+    """The SDK's aiohttp transport: at hundreds of calls in flight, httpx's default transport costs
+    several times more CPU per call (its pool scans every connection on each request)."""
+    try:
+        from openai import DefaultAioHttpClient
+
+        return DefaultAioHttpClient(timeout=timeout_s)
+    except (ImportError, RuntimeError):  # the SDK lacks its aiohttp transport: keep its default one
+        return None
+
+
 class Backend:
     """Calls one OpenAI-compatible endpoint. Create once per endpoint and share it."""
 
@@ -64,12 +101,8 @@ class Backend:
         self.cfg = cfg
         # 'auto' starts with json_schema and switches for good on the first rejection.
         self.format_mode = "json_schema" if cfg.structured_output in ("auto", "json_schema") else "json_object"
-        # A few SDK clients share the endpoint's load: httpcore's pool scans all its connections on
-        # every request, which costs O(connections) CPU per call at hundreds in flight.
-        self._n_clients = max(1, min(16, cfg.concurrency // 32))
-        self._clients: list[Any] = []
+        self._client: Any = None
         self._client_key: str | None = None
-        self._rr = 0
         self._sem = asyncio.Semaphore(cfg.concurrency)
         self._rpm = TokenBucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         self._tpm = (
@@ -96,23 +129,22 @@ class Backend:
 
     def _get_client(self) -> Any:
         key = self._api_key()  # read at call time: a rotated key takes effect on the next call
-        if not self._clients or key != self._client_key:
+        if self._client is None or key != self._client_key:
             from openai import AsyncOpenAI
 
-            old, self._clients = self._clients, [
-                AsyncOpenAI(base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s)
-                for _ in range(self._n_clients)
-            ]
+            old, self._client = self._client, AsyncOpenAI(
+                base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s,
+                http_client=_http_client(self.cfg.timeout_s),
+            )
             self._client_key = key
-            for c in old:  # let in-flight calls on the old clients finish; close them later
-                asyncio.get_running_loop().call_later(self.cfg.timeout_s + 5, lambda c=c: asyncio.ensure_future(c.close()))
-        self._rr = (self._rr + 1) % len(self._clients)
-        return self._clients[self._rr]
+            if old is not None:  # let in-flight calls on the old client finish; close it later
+                asyncio.get_running_loop().call_later(self.cfg.timeout_s + 5, lambda: asyncio.ensure_future(old.close()))
+        return self._client
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, []
-        for c in clients:
-            await c.close()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.format_mode == "json_schema":
@@ -139,6 +171,16 @@ class Backend:
             req["extra_body"] = dict(self.backend.extra_body)
         return req
 
+    def _request_parts(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """``_request`` as (JSON body, SDK request options), the way ``create(**_request(...))`` sends it."""
+        body = self._request(messages, schema)
+        # exactly the options create() passes: the API key as bearer token and nothing else
+        options: dict[str, Any] = {"security": {"bearer_auth": True}}
+        extra = body.pop("extra_body", None)
+        if extra is not None:
+            options["extra_json"] = extra
+        return body, options
+
     async def _once(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
         """One HTTP call (plus at most one json_object re-issue); maps errors to retryable or final."""
         import openai
@@ -155,13 +197,16 @@ class Backend:
                 for _ in range(2):
                     self.http_calls += 1
                     try:
-                        # raw response: the SDK's pydantic parsing of every answer costs more CPU than
-                        # the rest of a judgment at hundreds of calls per second; we need 3 fields
+                        # client.post() is the SDK's documented call for a raw endpoint: the same
+                        # request as chat.completions.create() (tested), without create()'s type-driven
+                        # walk over the 30 kB of messages nor pydantic parsing of the answer, which
+                        # cost more CPU than the rest of a judgment at hundreds of calls per second
+                        body, options = self._request_parts(messages, schema)
                         raw = await asyncio.wait_for(
-                            client.chat.completions.with_raw_response.create(**self._request(messages, schema)),
+                            client.post("/chat/completions", cast_to=_httpx_response(), body=body, options=options),
                             timeout=self.cfg.timeout_s,
                         )
-                        resp = json.loads(raw.http_response.content)
+                        resp = json.loads(raw.content)
                     except openai.APIStatusError as e:
                         text = str(e).lower()
                         if (
@@ -187,6 +232,8 @@ class Backend:
             except asyncio.TimeoutError as e:
                 raise _Retryable("timeout", f"judge {self.name}: no answer within {self.cfg.timeout_s}s") from e
             except openai.APITimeoutError as e:
+                if _refused_or_dropped(e):  # the aiohttp transport reports these as timeouts
+                    raise _Retryable("connection", f"judge {self.name}: connection error: Connection error.") from e
                 raise _Retryable("timeout", f"judge {self.name}: request timed out") from e
             except openai.APIConnectionError as e:
                 raise _Retryable("connection", f"judge {self.name}: connection error: {e}") from e
@@ -229,6 +276,10 @@ class Backend:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     resp = await self._once(messages, schema)
+            # The slot this call held was just freed and a queued call woken: let that call go on the
+            # wire before this answer is parsed and scored. At a wave of answers, sending first keeps
+            # the endpoint busy instead of idle behind our own post-processing.
+            await asyncio.sleep(0)
         except RetryError as e:
             last = e.last_attempt.exception()
             raise JudgeCallError(getattr(last, "reason", "retries_exhausted"),

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from polaris.judge._backend import Backend
-from polaris.judge._prompt import build_messages, judge_view, reask_message
+from polaris.judge._prompt import _compose, _Static, judge_view, reask_message
 from polaris.judge._types import JudgeCallError, Judgment, MemberResult
 from polaris.schema.judge import JudgeConfig
 from polaris.schema.rubric import RubricSpec
@@ -71,6 +71,7 @@ class JudgeClient:
         self.cfg = cfg
         self.spec = spec
         self.schema = answer_schema(spec)
+        self._static = _Static(spec, self.schema)  # rendered once, not per call
         self.rubric_hash = rubric_hash(spec)
         self.backends = [Backend(m, cfg) for m in cfg.members()]
         self.stats: dict[str, float] = {
@@ -96,7 +97,7 @@ class JudgeClient:
         from polaris.rubric import AnswerError, parse_answer, score_answer
 
         res = MemberResult(model=backend.backend.model, base_url=backend.backend.base_url, value=None, failed=True)
-        messages = build_messages(self.spec, judge_prompt, story, schema=self.schema)
+        messages = _compose(self._static, judge_prompt, story)
         t0 = time.monotonic()
         max_asks = 2 if self.cfg.reask_on_invalid else 1
         try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 __all__ = ["Judgment", "MemberResult", "JudgeCallError"]
@@ -19,6 +20,31 @@ class JudgeCallError(Exception):
         super().__init__(message)
         self.reason = reason
         self.attempts = attempts
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _plain(obj: Any) -> Any:
+    """``dataclasses.asdict``'s recursion, without its deep copy of immutable leaves (it is on the
+    per-judgment path: the store serialises every judgment)."""
+    t = type(obj)
+    if t in _ATOMS:
+        return obj
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # named tuple
+        return t(*[_plain(v) for v in obj])
+    if isinstance(obj, (list, tuple)):
+        return t(_plain(v) for v in obj)
+    if isinstance(obj, dict):
+        if hasattr(t, "default_factory"):  # defaultdict
+            out = t(obj.default_factory)  # type: ignore[attr-defined]
+            for k, v in obj.items():
+                out[_plain(k)] = _plain(v)
+            return out
+        return t((_plain(k), _plain(v)) for k, v in obj.items())
+    return copy.deepcopy(obj)
 
 
 @dataclass
@@ -66,8 +92,8 @@ class Judgment:
     cached: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (used by the judgment store and the audit log)."""
-        return asdict(self)
+        """JSON-ready dict (used by the judgment store and the audit log); the same as ``dataclasses.asdict``."""
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Judgment":

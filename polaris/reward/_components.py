@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,17 +41,20 @@ def repetition(text: str, params: "RepetitionConfig") -> RepetitionReport:
     """POLARIS self-repetition penalty over lower-cased ``\\w+`` word n-grams and lines."""
     n = params.ngram
     words = _TOKEN.findall(text.lower())
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    # zip over shifted views builds the same n-gram tuples as slicing, without a slice per gram
+    grams = list(zip(*(words[i:] for i in range(n)))) if n >= 1 else [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
     r4 = local = 0.0
     if grams:
-        r4 = (len(grams) - len(set(grams))) / len(grams)
-        last: dict[tuple[str, ...], int] = {}
+        distinct = len(set(grams))
+        r4 = (len(grams) - distinct) / len(grams)
         hits = 0
-        for i, g in enumerate(grams):
-            j = last.get(g)
-            if j is not None and i - j <= params.local_window:
-                hits += 1
-            last[g] = i
+        if distinct < len(grams):  # a local hit needs a repeated n-gram: none repeats, none to look for
+            last: dict[tuple[str, ...], int] = {}
+            for i, g in enumerate(grams):
+                j = last.get(g)
+                if j is not None and i - j <= params.local_window:
+                    hits += 1
+                last[g] = i
         local = hits / len(grams)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     dup = (len(lines) - len(set(lines))) / len(lines) if lines else 0.0
@@ -64,12 +68,23 @@ def _visible(c: str) -> bool:
     return not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc", "Zs", "Zl", "Zp")
 
 
+# In ASCII exactly the C0 controls, space and DEL are invisible by _visible's rule.
+_ASCII_INVISIBLE = bytes(range(0x21)) + b"\x7f"
+
+
+def _visible_count(text: str) -> int:
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_INVISIBLE))
+    # one category lookup per distinct character instead of one per character
+    return sum(n for c, n in Counter(text).items() if _visible(c))
+
+
 def blank(text: str, words: int, params: "BlankConfig") -> float:
     """1.0 when the story is blank-ish (visible-character share below the minimum, or fewer words
     than the minimum), else 0.0."""
     if not text:
         return 1.0
-    ratio = sum(1 for c in text if _visible(c)) / len(text)
+    ratio = _visible_count(text) / len(text)
     return 1.0 if ratio < params.min_visible_ratio or words < params.min_words else 0.0
 
 

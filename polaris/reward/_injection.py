@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ._prefilter import Prefilter, fold
+
 __all__ = ["InjectionReport", "injection_guard"]
 
 _I = re.I
@@ -70,9 +72,16 @@ class InjectionReport:
     reasons: list[str] = field(default_factory=list)
 
 
+# (name, pattern, keyword prefilter): a pattern whose keywords are absent cannot match, so it is
+# not searched (the regex scans are most of this function's cost; the result is the same).
+_STRONG_PF = [(name, pat, Prefilter(pat)) for name, pat in _STRONG]
+_WEAK_PF = [(name, pat, Prefilter(pat)) for name, pat in _WEAK]
+
+
 def injection_guard(story: str) -> InjectionReport:
     """Flag ``story`` when it contains a strong judge-directed signal or two different weak ones."""
-    strong = [name for name, pat in _STRONG if pat.search(story)]
-    weak = [name for name, pat in _WEAK if pat.search(story)]
+    folded, seen = fold(story), {}
+    strong = [name for name, pat, pf in _STRONG_PF if pf.may_match(folded, seen) and pat.search(story)]
+    weak = [name for name, pat, pf in _WEAK_PF if pf.may_match(folded, seen) and pat.search(story)]
     # Reasons list every signal that fired, also when the story is not flagged (useful for tuning).
     return InjectionReport(flagged=bool(strong) or len(weak) >= 2, reasons=strong + [f"weak:{w}" for w in weak])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from typing import Callable
@@ -184,12 +185,17 @@ def strip_length_instruction(prompt: str, templates: list[str] | None = None) ->
     """
     text = prompt
     for tpl in templates or []:
-        pieces = _PLACEHOLDER.split(tpl.strip())
-        if len(pieces) < 2:
-            raise ValueError(f"length template {tpl!r} has no {{target_words}} placeholder")
-        pattern = _NUMSPEC.join(_piece_pattern(p) for p in pieces)
-        text = re.sub(pattern, " ", text, flags=re.I)
+        text = _template_regex(tpl).sub(" ", text)
     return _tidy(_strip_by_regex(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _template_regex(tpl: str) -> re.Pattern[str]:
+    """The compiled pattern of one length template (templates repeat on every call)."""
+    pieces = _PLACEHOLDER.split(tpl.strip())
+    if len(pieces) < 2:
+        raise ValueError(f"length template {tpl!r} has no {{target_words}} placeholder")
+    return re.compile(_NUMSPEC.join(_piece_pattern(p) for p in pieces), re.I)
 
 
 def render_length_instruction(template: str, target_words: int) -> str:

@@ -10,6 +10,7 @@ re-paid). A failure is never scored as 0.
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import json
 import logging
@@ -51,6 +52,7 @@ def _num(v: Any) -> float:
 _NUMERIC = {"int", "float", "bool", "int | None", "float | None", "bool | None"}
 
 
+@functools.lru_cache(maxsize=1)
 def _component_log_keys() -> tuple[str, ...]:
     """Numeric fields of ``polaris.reward.Components``: the same keys for every sample."""
     import dataclasses
@@ -108,8 +110,16 @@ def _split_response(query: str, prompt: str, eot: str) -> tuple[str, bool]:
     return resp, False
 
 
+@functools.lru_cache(maxsize=4096)
+def _judge_prompt(prompt: str, templates: tuple[str, ...]) -> str:
+    """The prompt as the judge sees it; cached, since a GRPO group's samples share their prompt."""
+    from polaris.reward import sanitize_for_judge, strip_length_instruction
+
+    return strip_length_instruction(sanitize_for_judge(prompt), list(templates))
+
+
 def _items_from_openrlhf(body: dict[str, Any], cfg: ServiceConfig) -> list[Item]:
-    from polaris.reward import parse_target_words, sanitize_for_judge, strip_length_instruction
+    from polaris.reward import parse_target_words
 
     q, p, labels = body.get("query"), body.get("prompts"), body.get("labels")
     if not isinstance(q, list) or not isinstance(p, list):
@@ -124,7 +134,7 @@ def _items_from_openrlhf(body: dict[str, Any], cfg: ServiceConfig) -> list[Item]
         response, finished = _split_response(query, prompt, cfg.end_of_turn_token)
         judge_prompt = label.get("judge_prompt")
         if not judge_prompt:
-            judge_prompt = strip_length_instruction(sanitize_for_judge(prompt), cfg.length_templates)
+            judge_prompt = _judge_prompt(prompt, tuple(cfg.length_templates))
         target = label.get("target_words")
         if isinstance(target, str):
             target = parse_target_words(target)

@@ -68,8 +68,20 @@ class ItemResult:
     comps: Any = None  # the Components object, for re-combination after imputation
 
 
+_SCALARS = (int, float, bool, str)
+
+
 def components_dict(comps: Any) -> dict[str, Any]:
     """The Components object as a flat dict of JSON-ready values."""
+    from polaris.reward import Components
+
+    if type(comps) is Components:  # fast path, same result: the scalar fields in field order, no story
+        out = {}
+        for f in dataclasses.fields(comps):
+            v = getattr(comps, f.name)
+            if f.name != "story" and (isinstance(v, _SCALARS) or v is None):
+                out[f.name] = v
+        return out
     if hasattr(comps, "to_dict"):
         d = comps.to_dict()
     elif dataclasses.is_dataclass(comps):

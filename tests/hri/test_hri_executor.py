@@ -152,3 +152,20 @@ def test_retries_through_503(openrlhf_real, tmp_path, monkeypatch):
         (rows,) = asyncio.run(_rollout(actor, tok, [label("f")]))
     assert [r["extra_logs"]["judge_failed"] for r in rows] == [0.0] * N
     assert all(c == 3 for c in flaky.seen.values())  # 2 x 503 then success, same key each time
+
+
+def test_fixed_reference_reward_is_used_without_a_judge_call(openrlhf_real, tmp_path, monkeypatch, server):
+    """reference_reward: fixed -> the reference gets fixed_reward, no judge call, and it is not a failure."""
+    tok = TinyTokenizer()
+    monkeypatch.setenv("POLARIS_HRI_HOOK_INSTALLED", "1")
+    monkeypatch.setenv("POLARIS_EXECUTOR_CONFIG",
+                       str(write_executor_config(tmp_path, server.url, n=N, reference_reward_fixed=1.5)))
+    actor = make_rollout_actor(_load_executor(), FakeLLM(policy_responder(tok, TEXTS)))
+    (rows,) = asyncio.run(_rollout(actor, tok, [label("f")]))
+    ref = rows[-1]
+    assert ref["extra_logs"]["is_reference"] == 1.0
+    assert ref["reward"] == 1.5 and ref["extra_logs"]["judge_failed"] == 0.0
+    assert ref["extra_logs"]["ref_reward_x_n"] == 1.5 * N
+    assert [r["extra_logs"]["judge_failed"] for r in rows[:-1]] == [0.0] * (N - 1)
+    assert not [r for r in server.requests if r["is_reference"]]  # the reference was never sent to the judge
+    assert len({frozenset(r["extra_logs"]) for r in rows}) == 1  # same log keys on every row
