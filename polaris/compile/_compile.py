@@ -88,7 +88,7 @@ def _memory(loaded: Any, bundle: JobBundle) -> tuple[dict[str, Any] | None, list
     from polaris.plan import plan_memory
     from polaris.resolve import problem_at
 
-    from ._layout import plan_input
+    from ._layout import plan_input, recipe_change
 
     recipe = loaded.recipe
     try:
@@ -105,7 +105,7 @@ def _memory(loaded: Any, bundle: JobBundle) -> tuple[dict[str, Any] | None, list
     bundle.summary["memory_verdict"] = mine.verdict
     if not mine.fits:
         knob = (
-            "; ".join(f"{s.knob}: {s.change} (saves {s.saving_gib:.1f} GiB)" for s in mine.suggestions[:3])
+            "; ".join(f"{recipe_change(s.knob, s.change)} (saves {s.saving_gib:.1f} GiB)" for s in mine.suggestions[:3])
             or "use more or larger GPUs"
         )
         message = (

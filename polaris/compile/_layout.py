@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["plan_input", "guess_params_b"]
+__all__ = ["plan_input", "guess_params_b", "recipe_change"]
 
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])")
 
@@ -43,3 +43,31 @@ def plan_input(recipe: Any) -> Any:
         max_new_tokens=g.max_new_tokens,
         param_dtype=m.dtype,
     )
+
+
+# The planner speaks OpenRLHF; users edit recipes. Each planner knob -> the recipe field to change.
+_KNOB_FIELDS = {
+    "gradient_checkpointing": ("cluster.gradient_checkpointing", "true"),
+    "vllm_gpu_memory_utilization": ("cluster.vllm.gpu_memory_utilization", None),
+    "ds_enable_sleep": ("cluster.deepspeed_sleep", "true"),
+    "vllm_enable_sleep": ("cluster.vllm.enable_sleep", "true"),
+    "ref_offload": ("cluster.ref_offload", "true"),
+    "kl_off": ("grpo.kl.coef", "0"),
+    "zero_stage": ("cluster.zero_stage", "3"),
+    "adam_offload": ("cluster.adam_offload", "true"),
+    "max_new_tokens": ("grpo.max_new_tokens", None),
+}
+
+
+def recipe_change(knob: str, change: str) -> str:
+    """A planner suggestion as a recipe edit, e.g. 'cluster.vllm.gpu_memory_utilization: 0.45'."""
+    field, value = _KNOB_FIELDS.get(knob, (None, None))
+    if field is None:  # more GPUs: the planner's text names the layout in OpenRLHF flags
+        out = change
+        for flag, name in (("--actor.num_nodes ", "cluster.nodes: "), ("--actor.num_gpus_per_node ", "cluster.gpus_per_node: "),
+                           (" --vllm.num_engines ", ", cluster.vllm.engines: ")):
+            out = out.replace(flag, name)
+        return out
+    if value is None:
+        value = change.split()[-1]
+    return f"{field}: {value}"

@@ -127,7 +127,8 @@ def _candidates(inp: PlanInput, gpu_type: str, capacity: float) -> list[tuple[st
         out.append(("adam_offload", "--ds.adam_offload (Adam on the CPU: slow, needs host RAM)", inp.with_(adam_offload=True)))
     more, change = _more_gpus(inp)
     out.append(("more_gpus", change, more))
-    lengths = [n for n in range(inp.max_new_tokens - 512, 511, -512)]
+    step = max(512, inp.max_new_tokens // 64)  # at most ~64 candidates, whatever the budget
+    lengths = list(range(inp.max_new_tokens - step, 511, -step))
     cand = _search(inp, gpu_type, capacity, "max_new_tokens", lengths)
     if cand is not None:
         out.append(("max_new_tokens", f"--rollout.max_new_tokens {cand.max_new_tokens}", cand))
@@ -177,7 +178,7 @@ def _describe(inp: PlanInput) -> str:
     return " · ".join(bits)
 
 
-def render_plan(report: PlanReport) -> str:
+def render_plan(report: PlanReport, describe: Callable[[Suggestion], str] | None = None) -> str:
     """Plain-text table: components per phase (rows) × GPU types (columns), verdicts, host RAM, fixes."""
     names = list(report.per_gpu_type)
     plans = [report.per_gpu_type[n] for n in names]
@@ -207,5 +208,5 @@ def render_plan(report: PlanReport) -> str:
             lines.append(f"{p.gpu_type} does not fit (peak {p.peak_gib:.1f} in {p.peak_phase}); try, in order:")
             for s in p.suggestions:
                 tag = "fits" if s.fixes else "not enough alone"
-                lines.append(f"  - {s.change}: saves {s.saving_gib:.1f} GiB ({tag})")
+                lines.append(f"  - {describe(s) if describe else s.change}: saves {s.saving_gib:.1f} GiB ({tag})")
     return "\n".join(lines)

@@ -161,6 +161,6 @@ class DataConfig(Section):
         default_factory=LengthInstruction, description="How the target length is stated in the prompt."
     )
     filters: DataFilters = Field(default_factory=DataFilters, description="Row filters.")
-    shuffle_seed: int = Field(default=3479, description="Seed for shuffling rows and picking instruction phrasings.")
+    shuffle_seed: int = Field(default=3479, ge=0, lt=2**32, description="Seed for shuffling rows and picking instruction phrasings.")
     max_samples: int | None = Field(default=None, ge=1, description="Use at most this many training rows.")
     max_eval_samples: int | None = Field(default=None, ge=1, description="Use at most this many evaluation rows.")

@@ -85,11 +85,12 @@ class GRPOConfig(Section):
     )
     kl: KLConfig = Field(default_factory=KLConfig, description="KL regularisation.")
     entropy_coef: float = Field(default=0.0, ge=0, description="Entropy bonus coefficient (0 = log only).")
-    max_prompt_tokens: int = Field(default=256, ge=1, description="Longest rendered prompt, in policy tokens.")
-    max_new_tokens: int = Field(default=8192, ge=1, description="Response budget (thinking + story) in tokens.")
+    max_prompt_tokens: int = Field(default=256, ge=1, le=32768, description="Longest rendered prompt, in policy tokens.")
+    max_new_tokens: int = Field(default=8192, ge=1, le=262144, description="Response budget (thinking + story) in tokens.")
     max_len: int | None = Field(
         default=None,
         ge=2,
+        le=294912,
         description="Total sequence budget (OpenRLHF --data.max_len, also vLLM's max_model_len); "
         "null = max_prompt_tokens + max_new_tokens.",
     )
@@ -103,7 +104,7 @@ class GRPOConfig(Section):
     dynamic_filtering: bool = Field(
         default=False, description="Drop groups whose rewards have no spread (DAPO dynamic sampling)."
     )
-    seed: int = Field(default=42, description="Training seed.")
+    seed: int = Field(default=42, ge=0, lt=2**32, description="Training seed.")
     eval: EvalCadence = Field(default_factory=EvalCadence, description="In-loop evaluation cadence.")
 
     @model_validator(mode="after")

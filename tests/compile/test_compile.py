@@ -111,12 +111,13 @@ def test_memory_plan_refuses_a100_40g_with_the_knob(tmp_path):
     [problem] = info.value.problems
     assert problem.path == "cluster.gpu_type" and "does not fit a100-40g" in problem.message
     assert problem.file == "<--set>" and "allow_memory_overcommit" in problem.hint
+    assert "cluster.adam_offload: true" in problem.hint  # the knob, as a recipe field
     bundle, _ = compile_to(tmp_path, "polaris9b.yaml", "cluster.gpu_type=a100-40g", "cluster.allow_memory_overcommit=true")
     assert any("does not fit" in n for n in bundle.notes)
 
 
 def test_two_nodes_of_eight_gpus(tmp_path):
-    bundle, out = compile_to(tmp_path, "polaris9b.yaml", "cluster.nodes=2", "cluster.gpus_per_node=8", "cluster.vllm.engines=16")
+    bundle, out = compile_to(tmp_path, "polaris9b.yaml", "cluster.nodes=2", "cluster.gpus_per_node=8")
     args = validate_argv(read_json(out / "openrlhf_argv.json")).args
     assert (args.actor.num_nodes, args.actor.num_gpus_per_node, args.vllm.num_engines) == (2, 8, 16)
     assert read_json(out / "polaris_executor.json")["reward_token_env"] == "POLARIS_REWARD_TOKEN"
