@@ -19,7 +19,7 @@ from ._common import InvalidRecipe, load_or_fail, recipe_argument, set_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def command(recipe: str, output: str, sets: tuple[str, ...], as_json: bool) -> None:
     """Compile RECIPE into a job bundle in DIR, checked by OpenRLHF 0.11.2's own parser and asserts."""
-    from polaris.compile import compile_recipe, write_bundle
+    from polaris.compile import BundleDirNotEmpty, SecretLeak, compile_recipe, write_bundle
     from polaris.recipe import RecipeError
 
     loaded = load_or_fail(recipe, sets, as_json=as_json)
@@ -27,7 +27,10 @@ def command(recipe: str, output: str, sets: tuple[str, ...], as_json: bool) -> N
         bundle = compile_recipe(loaded)
     except RecipeError as err:
         raise InvalidRecipe(err, as_json=as_json) from None
-    out = write_bundle(bundle, output)
+    try:
+        out = write_bundle(bundle, output)
+    except (BundleDirNotEmpty, SecretLeak) as exc:
+        raise click.UsageError(str(exc)) if isinstance(exc, BundleDirNotEmpty) else click.ClickException(str(exc))
     if as_json:
         click.echo(json.dumps({"bundle": str(out), "notes": bundle.notes, **bundle.summary}, indent=2))
         return

@@ -27,7 +27,12 @@ class LaunchFailed(click.ClickException):
 def new_run_dir(run_root: str | Path, name: str, recipe_hash: str, now: _dt.datetime | None = None) -> Path:
     """`<run_root>/<name>-<hash8>-<UTC time>`; relative roots are relative to the current directory."""
     stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    return (Path(run_root).expanduser() / f"{name}-{recipe_hash[:8]}-{stamp}").resolve()
+    base = (Path(run_root).expanduser() / f"{name}-{recipe_hash[:8]}-{stamp}").resolve()
+    path, n = base, 1
+    while path.exists():  # two runs in the same second never share a directory
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def _summary_lines(summary: dict[str, Any], run_dir: Path, address: str | None) -> list[str]:

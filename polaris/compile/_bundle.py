@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobBundle", "write_bundle", "SecretLeak"]
+__all__ = ["JobBundle", "write_bundle", "SecretLeak", "BundleDirNotEmpty"]
 
 
 class SecretLeak(RuntimeError):
@@ -50,9 +50,19 @@ def _secret_values(names: list[str]) -> list[str]:
     return [v for v in (os.environ.get(n) for n in names) if v and len(v) >= 8]
 
 
-def write_bundle(bundle: JobBundle, out_dir: str | Path) -> Path:
-    """Write every file of `bundle` under `out_dir` (created); refuse if a secret value would be written."""
+class BundleDirNotEmpty(FileExistsError):
+    """The output directory already holds files: a bundle is never mixed with another one's leftovers."""
+
+
+def write_bundle(bundle: JobBundle, out_dir: str | Path, *, exist_ok: bool = False) -> Path:
+    """Write every file of `bundle` under `out_dir` (created); refuse if a secret value would be written.
+
+    `out_dir` must not exist or be empty unless `exist_ok` (files of an earlier bundle, such as its
+    prepared data, would otherwise be uploaded with the job).
+    """
     out = Path(out_dir)
+    if not exist_ok and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BundleDirNotEmpty(f"{out} exists and is not empty; choose a new directory (or remove it first)")
     secrets = _secret_values(bundle.forward_env)
     for rel, text in bundle.files.items():
         for value in secrets:

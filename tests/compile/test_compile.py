@@ -184,3 +184,24 @@ def test_an_openrlhf_silent_rewrite_is_a_compile_error(tmp_path, monkeypatch):
     with pytest.raises(RecipeError) as info:
         compile_recipe(load_recipe(str(RECIPES / "polaris9b.yaml")))
     assert any("silently change" in p.message and "enable_sleep" in p.message for p in info.value.problems)
+
+
+def test_compile_refuses_a_non_empty_output_dir(tmp_path, capsys):
+    out = tmp_path / "b"
+    assert main(["compile", str(RECIPES / "demo.yaml"), "-o", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["compile", str(RECIPES / "polaris9b.yaml"), "-o", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing mixed in
+
+
+def test_run_dirs_are_never_reused(tmp_path):
+    import datetime as dt
+
+    from polaris.cli.run import new_run_dir
+
+    now = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.timezone.utc)
+    first = new_run_dir(tmp_path, "x", "a" * 64, now)
+    first.mkdir(parents=True)
+    second = new_run_dir(tmp_path, "x", "a" * 64, now)
+    assert second != first and second.name == first.name + "-2"
