@@ -20,7 +20,7 @@ from . import _schema
 from ._doc import Doc, render_value
 from ._paths import format_path
 from ._problems import Problem
-from polaris.schema._base import looks_like_secret
+from polaris.schema._base import _strings, contains_secret
 
 __all__ = ["validation_problems", "recipe_version_problem", "VERSION_FIELD"]
 
@@ -93,14 +93,33 @@ def _problem(err: dict, loc: tuple, doc: Doc, model: type[BaseModel]) -> Problem
     value = err.get("input")
     if path and not isinstance(node, dict):
         shown = render_value(value, 40)
-        if isinstance(value, str) and looks_like_secret(value):
+        if any(contains_secret(s) for s in _strings(value)):
             shown = "<redacted: looks like a secret>"  # never echo a key into a terminal or CI log
         if kind not in _NO_SNIPPET or (kind == "value_error" and shown not in message):
             message += f" (got {shown})"
     hint = _hint(kind, ctx, info, value)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _tag_problem(kind, ctx, doc, path, pos, where)
+    if kind == "value_error" and isinstance(node, dict):
+        named = _set_field_named(message, path, doc)
+        if named is not None:  # a cross-field rule broken by a --set: point at that --set
+            npos = doc.pos[named]
+            return Problem(npos.file, *npos.value, format_path(named), message, hint)
     return Problem(pos.file, *where, format_path(path), message, hint)
+
+
+_FIELD_REF = re.compile(r"`([A-Za-z_][\w.]*)`|\b([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)\b")
+
+
+def _set_field_named(message: str, path: tuple, doc: Doc) -> tuple | None:
+    """The node a section-level message names (dotted or `backticked`) that a --set wrote last, if any."""
+    for m in _FIELD_REF.finditer(message):
+        parts = tuple((m.group(1) or m.group(2)).split("."))
+        for full in (parts, path + parts):
+            history = doc.hist.get(full)
+            if full in doc.pos and history and history[-1].kind == "set":
+                return full
+    return None
 
 
 def _tag_problem(kind: str, ctx: dict, doc: Doc, path: tuple, pos, where) -> Problem:

@@ -127,3 +127,41 @@ def test_a_key_pasted_into_api_key_env_is_not_echoed(capsys):
     [problem] = json.loads(out.out)
     assert problem["path"] == "judge.backend.api_key_env" and "looks like a secret" in problem["message"]
     assert secret not in out.out + out.err
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "judge.backend.api_key_env=GEMINI_API_KEY=AIzaSyA1234567890abcdefgh",
+        "judge.backend.base_url=https://x.example/v1?key=AIzaSyA1234567890abcdefgh",
+        "description=my key is sk-proj-abcdefghijklmnop",
+    ],
+)
+def test_keys_pasted_anywhere_are_refused_and_never_echoed(override, capsys):
+    secret = override.split("=", 1)[1].split("=")[-1].split(" ")[-1]
+    rc = main(["validate", str(ROOT / "recipes" / "demo.yaml"), "--set", override, "--json"])
+    out = capsys.readouterr()
+    assert rc == 3
+    assert secret not in out.out + out.err
+    [problem] = json.loads(out.out)
+    assert "secret" in problem["message"] or "API key" in problem["message"]
+
+
+def test_a_hub_commit_sha_is_not_mistaken_for_a_key(capsys):
+    rc = main(["validate", str(ROOT / "recipes" / "polaris9b.yaml"),
+               "--set", "data.train.hub.revision=3c3be6236b7f0a8e7c5d1e2f3a4b5c6d7e8f9a0b"])
+    assert rc == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, path",
+    [
+        ("grpo.is_correction=token", "grpo.is_correction"),
+        ("cluster.packing=true", "cluster.packing"),
+        ("grpo.micro_batch_size=5", "grpo.micro_batch_size"),
+    ],
+)
+def test_cross_field_error_points_at_the_set_that_broke_it(override, path, capsys):
+    assert main(["validate", str(ROOT / "recipes" / "polaris9b.yaml"), "--set", override, "--json"]) == 3
+    [problem] = json.loads(capsys.readouterr().out)
+    assert problem["file"] == "<--set>" and problem["path"] == path and problem["line"] == 1
