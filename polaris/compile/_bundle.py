@@ -45,8 +45,9 @@ class JobBundle:
         return "\n".join(lines) + "\n"
 
 
-def _secret_values(names: list[str]) -> list[str]:
+def _secret_values(names: list[Any]) -> list[str]:
     # Only values long enough to be real secrets; short ones would match by accident.
+    names = [n["name"] if isinstance(n, dict) else n for n in names]
     return [v for v in (os.environ.get(n) for n in names) if v and len(v) >= 8]
 
 

@@ -121,11 +121,16 @@ def driver_config(recipe: Any, prepared: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_config(recipe: Any) -> dict[str, Any]:
-    forward = sorted({m.api_key_env for m in recipe.judge.members() if m.api_key_env})
-    if recipe.judge.eval_judge is not None and recipe.judge.eval_judge.api_key_env:
-        forward = sorted(set(forward) | {recipe.judge.eval_judge.api_key_env})
+    # Forwarded by NAME; `polaris run` fills the values in memory. The training judge's keys (and W&B's,
+    # when logging there) are required; the eval judge's is optional (no step of the training job uses it).
+    required = {m.api_key_env for m in recipe.judge.members() if m.api_key_env}
     if recipe.logging.wandb is not None:
-        forward = sorted(set(forward) | {"WANDB_API_KEY"})
+        required.add("WANDB_API_KEY")
+    optional = set()
+    if recipe.judge.eval_judge is not None and recipe.judge.eval_judge.api_key_env:
+        optional.add(recipe.judge.eval_judge.api_key_env)
+    forward = [{"name": n, "required": True} for n in sorted(required)]
+    forward += [{"name": n, "required": False} for n in sorted(optional - required)]
     return {
         "entrypoint": "python -m polaris.engine.openrlhf.driver --bundle .",
         "runtime_env": {

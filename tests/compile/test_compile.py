@@ -62,7 +62,7 @@ def test_polaris9b_is_the_paper_layout(tmp_path):
     assert hook["exclude_reference_from_stats"] and hook["weight"]["peak"] == 0.4 and hook["weight"]["warmup_steps"] == 15
     job = read_json(out / "job.json")
     assert job["runtime_env"]["worker_process_setup_hook"] == "polaris.hri.hook.install"
-    assert job["forward_env"] == ["GEMINI_API_KEY", "OPENAI_API_KEY"]
+    assert job["forward_env"] == [{"name": "GEMINI_API_KEY", "required": True}, {"name": "OPENAI_API_KEY", "required": False}]
     # Hub data and the cluster's reference file are recorded, not read.
     lock = read_json(out / "lock.json")
     assert {c["key"] for c in lock["cluster_files"]} == {"data.train", "data.eval", "data.references.path"}
