@@ -1,10 +1,13 @@
 """Reward throughput: the polaris reward service vs OpenRLHF's stock ``.py reward_func`` path.
 
-Setup (all on 127.0.0.1): the fake OpenAI-compatible judge (``tests/fakes/openai_server.py``) in a
-subprocess with a fixed latency L per call and a capacity of C concurrent calls; the reward
-service (``polaris serve-reward``) in a subprocess with judge concurrency C; this process plays
-the trainer, sending one sample per request as OpenRLHF does.
+Setup (all on 127.0.0.1): a fake OpenAI-compatible judge in a subprocess with a fixed latency L
+per call and a capacity of C concurrent calls (the answers of ``tests/fakes/openai_server.py``,
+built inside the latency window rather than at its edge, so the fake's own CPU does not delay
+other calls: a real endpoint runs on other machines); the reward service (``polaris
+serve-reward``) in a subprocess with judge concurrency C; this process plays the trainer,
+sending one sample per request as OpenRLHF does. All three share this machine's cores.
 
+0. The fake judge alone (C concurrent calls from a plain aiohttp client): the ceiling for 1.
 1. N unique samples at once through ``/get_reward``: wall time vs the ideal ceil(N/C)·L.
 2. Re-sends: N other samples, each sent again L/2 later (a client timing out and retrying) —
    judge calls per unique sample (goal 1.00: the re-send joins the running judgment).
@@ -63,12 +66,7 @@ def _serve_judge(port: int, latency: float, capacity: int) -> None:
     from aiohttp import web
     from openai_server import SchemaFaker, _response_schema, extract_story
 
-    try:  # the fake endpoint should cost as little CPU as possible: it shares the cores with the service
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-    except ImportError:
-        loop = asyncio.new_event_loop()
+    loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     sem = asyncio.Semaphore(capacity)
 
@@ -121,6 +119,33 @@ async def _post_many(url: str, bodies: list[tuple[float, dict]]) -> list[float]:
                 return (await r.json())["rewards"][0]
 
         return list(await asyncio.gather(*(one(d, b) for d, b in bodies)))
+
+
+async def _judge_alone(judge_url: str, n: int, cap: int) -> float:
+    """The fake judge by itself: n judge requests, at most ``cap`` at once, from a plain aiohttp client."""
+    import aiohttp
+
+    from polaris.judge import build_messages
+    from polaris.rubric import answer_schema, load_rubric
+
+    spec = load_rubric("polaris-story-quality")
+    schema = answer_schema(spec)
+    fmt = {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
+    bodies = [json.dumps({"model": "fake-judge", "messages": build_messages(spec, "Write a story.", _story(i), schema=schema),
+                          "response_format": fmt}).encode() for i in range(n)]
+    sem = asyncio.Semaphore(cap)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
+        async def one(body: bytes) -> None:
+            async with sem:
+                async with s.post(judge_url + "/chat/completions", data=body,
+                                  headers={"Content-Type": "application/json"}) as r:
+                    r.raise_for_status()
+                    await r.read()
+
+        await one(bodies[0])  # one warm connection, as the service has after its warm-up
+        t0 = time.monotonic()
+        await asyncio.gather(*(one(b) for b in bodies))
+        return time.monotonic() - t0
 
 
 def _judge_calls(url: str) -> float:
@@ -203,6 +228,9 @@ def main() -> None:
             _wait(sport, svc, "reward service")
             url = f"http://127.0.0.1:{sport}"
             ideal = math.ceil(n / cap) * lat
+            alone = asyncio.run(_judge_alone(judge_url, n, cap))
+            print(f"[0] fake judge alone: {n} calls in {alone:.2f} s; ideal/wall = {ideal / alone:.2f} "
+                  f"(the ceiling for [1] on this machine)")
             asyncio.run(_post_many(url, [(0.0, _body(10**6))]))  # warm-up: lazy imports, first connection
             t0 = time.monotonic()
             asyncio.run(_post_many(url, [(0.0, _body(i)) for i in range(n)]))

@@ -276,10 +276,6 @@ class Backend:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     resp = await self._once(messages, schema)
-            # The slot this call held was just freed and a queued call woken: let that call go on the
-            # wire before this answer is parsed and scored. At a wave of answers, sending first keeps
-            # the endpoint busy instead of idle behind our own post-processing.
-            await asyncio.sleep(0)
         except RetryError as e:
             last = e.last_attempt.exception()
             raise JudgeCallError(getattr(last, "reason", "retries_exhausted"),
