@@ -24,7 +24,7 @@ def command(source: str, in_path: str, out_path: str, judge_mode: str, judge_url
             judge_model: str | None, concurrency: int | None, state_dir: str | None, no_progress: bool) -> None:
     """Score IN.jsonl (rows: id, prompt, response, target_words?) with SOURCE's reward (recipe or run dir)."""
     from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
-    from polaris.service._offline import score_file
+    from polaris.service._offline import MixedJudgeOutput, score_file
 
     try:
         cfg = load_service_config(source)
@@ -35,14 +35,17 @@ def command(source: str, in_path: str, out_path: str, judge_mode: str, judge_url
         sys.exit(3)
     except Exception as e:
         if type(e).__name__ == "RecipeError":
-            click.echo(str(e), err=True)
+            click.echo(e.format() if hasattr(e, "format") else str(e), err=True)
             sys.exit(3)
         raise
     if judge_mode != "none" and cfg.judge is None:
         click.echo("error: the configuration has no judge; pass --judge none or --judge-model/--judge-url", err=True)
         sys.exit(2)
-    summary = score_file(cfg, in_path, out_path, use_judge=judge_mode != "none", state_dir=state_dir,
-                         show_progress=not no_progress)
+    try:
+        summary = score_file(cfg, in_path, out_path, use_judge=judge_mode != "none", state_dir=state_dir,
+                             show_progress=not no_progress)
+    except MixedJudgeOutput as e:
+        raise click.UsageError(str(e)) from None
     for err in summary.bad_rows:
         click.echo(f"bad row: {err}", err=True)
     click.echo(

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from polaris.service._config import ServiceConfig
 from polaris.service._scorer import Item, ItemResult, RewardScorer
 
-__all__ = ["score_file", "ScoreSummary", "read_rows", "result_row"]
+__all__ = ["score_file", "ScoreSummary", "read_rows", "result_row", "judge_identity", "MixedJudgeOutput"]
 
 
 @dataclass
@@ -36,11 +36,39 @@ class ScoreSummary:
     cost_usd: float = 0.0
 
 
+#: Largest accepted target: far above any story length, small enough to catch a unit mistake.
+MAX_TARGET_WORDS = 1_000_000
+
+
+def _target(tw: Any) -> tuple[int | None, str | None]:
+    """A row's target_words as an int, or the reason it is not one (None when absent)."""
+    from polaris.reward import parse_target_words
+
+    if tw is None:
+        return None, None
+    if isinstance(tw, str):
+        text = tw.strip()
+        parsed = int(text) if text.isdigit() else (parse_target_words(text) or parse_target_words(f"{text} words"))
+        if parsed is None:
+            return None, f"target_words {tw!r} is not a number of words"
+        tw = parsed
+    if isinstance(tw, bool) or not isinstance(tw, (int, float)):
+        return None, f"target_words must be a number, got {tw!r}"
+    if tw != tw or tw <= 0 or tw > MAX_TARGET_WORDS or float(tw) != int(tw):
+        return None, f"target_words must be a whole number between 1 and {MAX_TARGET_WORDS:,}, got {tw!r}"
+    return int(tw), None
+
+
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, row or None, error or None) for every non-blank line."""
+    """(line number, row or None, error or None) for every non-blank line; a valid target is an int."""
     out: list[tuple[int, dict[str, Any] | None, str | None]] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                out.append((n, None, f"{path}:{n}: not valid UTF-8 (byte {e.start + 1})"))
+                continue
             if not line.strip():
                 continue
             try:
@@ -55,24 +83,42 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]
             if missing:
                 out.append((n, row, f"{path}:{n}: missing field(s) {', '.join(missing)}"))
                 continue
-            tw = row.get("target_words")
-            if tw is not None and (isinstance(tw, bool) or not isinstance(tw, (int, float, str))):
-                out.append((n, row, f"{path}:{n}: target_words must be a number, got {tw!r}"))
+            target, problem = _target(row.get("target_words"))
+            if problem is not None:
+                out.append((n, row, f"{path}:{n}: {problem}"))
                 continue
-            out.append((n, row, None))
+            out.append((n, {**row, "target_words": target} if target is not None else row, None))
     return out
 
 
-def _done_ids(out_path: Path) -> set[str]:
+def judge_identity(cfg: ServiceConfig) -> str:
+    """Which judge produced a row ('none' without one); rows of different judges never mix in one file."""
+    if cfg.judge is None:
+        return "none"
+    return ", ".join(f"{m.model}@{m.base_url}" for m in cfg.judge.members())
+
+
+class MixedJudgeOutput(ValueError):
+    """The output file holds rows scored by another judge (resuming would mix them)."""
+
+
+def _done_ids(out_path: Path, judge: str) -> set[str]:
     done: set[str] = set()
     if not out_path.exists():
         return done
-    with open(out_path, encoding="utf-8") as fh:
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                done.add(str(json.loads(line)["id"]))
+                rec = json.loads(line)
+                rid = str(rec["id"])
             except (json.JSONDecodeError, KeyError, TypeError):
                 continue  # a torn last line from a crash: that row is redone
+            if rec.get("judge", judge) != judge:
+                raise MixedJudgeOutput(
+                    f"{out_path} holds rows scored with judge {rec.get('judge')!r}; this run uses {judge!r}. "
+                    "Write to a new output file (resuming would mix judges and skip rows that need this judge)."
+                )
+            done.add(rid)
     return done
 
 
@@ -108,8 +154,7 @@ def _items(rows: list[tuple[int, dict[str, Any]]], cfg: ServiceConfig) -> list[t
 
     out = []
     for _, row in rows:
-        tw = row.get("target_words")
-        target = parse_target_words(tw) if isinstance(tw, str) else (int(tw) if tw is not None else None)
+        target = row.get("target_words")  # already an int or None (read_rows)
         if target is None:
             target = parse_target_words(str(row["prompt"]))
         judge_prompt = strip_length_instruction(str(row["prompt"]), cfg.length_templates)
@@ -140,7 +185,8 @@ async def score_file_async(
     summary = ScoreSummary()
     rows = read_rows(in_path)
     summary.rows = len(rows)
-    done = _done_ids(out_path)
+    identity = judge_identity(cfg)
+    done = _done_ids(out_path, identity)
     seen: set[str] = set()
     todo: list[tuple[int, dict[str, Any] | None, str | None, str]] = []
     for n, row, err in rows:
@@ -175,6 +221,7 @@ async def score_file_async(
                         summary.failed += int(r.failed and not r.imputed)
                         if r.judgment is not None and not r.judgment.cached:
                             summary.cost_usd += r.judgment.cost_usd
+                    rec["judge"] = identity
                     out.write(json.dumps(rec, ensure_ascii=False) + "\n")
                     summary.written += 1
                 out.flush()

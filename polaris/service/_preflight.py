@@ -143,7 +143,7 @@ async def preflight_async(
     return rep
 
 
-def recipe_rows(loaded: Any) -> list[dict[str, Any]]:
+def recipe_rows(loaded: Any, data: str | Path | None = None, references: str | Path | None = None) -> list[dict[str, Any]]:
     """Rows (id, prompt, judge_prompt, target_words, reference) prepared from the recipe's local training file.
 
     Uses the same preparation as the compiler (`polaris.data.prepare_rows`): field mapping, length
@@ -152,18 +152,21 @@ def recipe_rows(loaded: Any) -> list[dict[str, Any]]:
     from polaris.data import RowSpec, prepare_rows, read_table
     from polaris.resolve import resolve_recipe_path
 
-    data = loaded.recipe.data
+    override, data = data, loaded.recipe.data
     src = data.train
-    if src.path is None or src.location != "local":
+    if override is None and (src.path is None or src.location != "local"):
         raise ValueError("preflight reads a local training file (data.train.path with location: local); this "
-                         "recipe's data is elsewhere — use `polaris score` on a JSONL export instead")
+                         "recipe's data is on the cluster or the hub — pass --data with a local JSONL/Parquet "
+                         "export of it (same fields)")
     refs = None
-    if data.references is not None and data.references.location == "local":
+    if references is not None:  # a local copy of references that live on the cluster
+        refs = list(read_table(Path(references), "auto"))
+    elif data.references is not None and data.references.location == "local":
         ref_path = resolve_recipe_path(loaded, "data.references.path", data.references.path)
         refs = list(read_table(ref_path, data.references.format))
-    path = resolve_recipe_path(loaded, "data.train.path", src.path)
-    prepared = prepare_rows(read_table(path, src.format), RowSpec.from_recipe(loaded.recipe), split="train",
-                            references=refs, source=str(path))
+    path = Path(override) if override is not None else resolve_recipe_path(loaded, "data.train.path", src.path)
+    prepared = prepare_rows(read_table(path, "auto" if override is not None else src.format),
+                            RowSpec.from_recipe(loaded.recipe), split="train", references=refs, source=str(path))
     return [
         {"id": r["id"], "prompt": r["messages"][-1]["content"], "judge_prompt": r["label"]["judge_prompt"],
          "target_words": r["label"]["target_words"], "reference": r["label"].get("reference")}
@@ -171,7 +174,8 @@ def recipe_rows(loaded: Any) -> list[dict[str, Any]]:
     ]
 
 
-def run_preflight(recipe_path: str | Path, *, n: int = 8, policy_url: str | None = None,
+def run_preflight(recipe_path: str | Path, *, n: int = 8, policy_url: str | None = None, data: str | Path | None = None,
+                  references: str | Path | None = None,
                   policy_model: str = "policy", judge: Any = None, cfg: ServiceConfig | None = None,
                   state_dir: str | Path | None = None) -> PreflightReport:
     """Load a recipe, pick its first ``n`` rows, run :func:`preflight_async`."""
@@ -182,7 +186,7 @@ def run_preflight(recipe_path: str | Path, *, n: int = 8, policy_url: str | None
     loaded = load_recipe(str(recipe_path))
     recipe = loaded.recipe
     cfg = cfg or ServiceConfig.from_recipe(recipe, rubric_ref=rubric_ref(loaded))
-    rows = recipe_rows(loaded)
+    rows = recipe_rows(loaded, data, references)
     g = recipe.grpo
     run_judgments = len(rows) * g.num_episodes * g.samples_per_prompt
     if recipe.data.max_samples:

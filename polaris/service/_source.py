@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from polaris.schema.judge import JudgeBackend, JudgeConfig
 from polaris.service._config import SERVICE_CONFIG_NAME, ServiceConfig, ServiceConfigError
 
@@ -64,6 +66,10 @@ def apply_judge_overrides(
         data["concurrency"] = concurrency
     try:
         new_judge = JudgeConfig.model_validate(data)
-    except ValueError as e:
-        raise ServiceConfigError(f"invalid judge override: {e}") from None
+    except ValidationError as e:
+        details = "; ".join(
+            f"judge.{'.'.join(map(str, x['loc']))}: {x['msg'].removeprefix('Value error, ')}".replace("judge.:", "judge:")
+            for x in e.errors(include_url=False)
+        )
+        raise ServiceConfigError(f"invalid judge override: {details}") from None
     return cfg.model_copy(update={"judge": new_judge})

@@ -33,3 +33,35 @@ def test_preflight_refuses_cluster_data_clearly(capsys):
     rc = main(["preflight", str(ROOT / "recipes" / "polaris9b.yaml"), "-n", "2"])
     err = capsys.readouterr().err
     assert rc == 2 and "local training file" in err
+
+
+def test_preflight_on_the_main_recipe_with_a_local_export(tmp_path, capsys, monkeypatch):
+    import json
+
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key-for-the-fake-judge")  # read by name at call time
+
+    rows = [json.loads(x) for x in (ROOT / "data" / "demo_stories.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if 1000 <= r["target_words"] <= 4000][:3]  # polaris9b's target filter
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps({"uid": r["id"], "prompt": r["prompt"] + " Your story should be approximately "
+                                          f"{r['target_words']:,} words long.", "target_word_count": r["target_words"]})
+                              + "\n" for r in rows))
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"uid": r["id"], "reference": r["reference"], "reasoning": "Plan the story."})
+                            + "\n" for r in rows))
+    with FakeOpenAIServer().running() as srv:
+        rc = main(["preflight", str(ROOT / "recipes" / "polaris9b.yaml"), "-n", "2", "--data", str(export),
+                   "--references", str(refs), "--judge-url", f"http://127.0.0.1:{srv.port}/v1", "--judge-model", "fake"])
+        calls = srv.calls
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "judged: 2 references" in out and calls == 2
+    assert "Your story should be approximately" not in json.dumps(srv.requests)  # the judge never sees the target
+
+
+def test_preflight_exits_1_when_every_judgment_fails(capsys):
+    with FakeOpenAIServer(default_fault="400").running() as srv:
+        rc = main(["preflight", str(ROOT / "recipes" / "demo.yaml"), "-n", "2",
+                   "--judge-url", f"http://127.0.0.1:{srv.port}/v1", "--judge-model", "fake"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "failure rate: 100.0%" in captured.out and "every judgment failed" in captured.err
