@@ -62,11 +62,24 @@ def executor_config(recipe: Any) -> dict[str, Any]:
         "reward_token_env": "POLARIS_REWARD_TOKEN" if recipe.cluster.nodes > 1 else None,
         "reward_timeout_s": 900.0,
         "sampling": {"top_k": s.top_k, "repetition_penalty": s.repetition_penalty, "min_p": s.min_p},
+        "eval_sampling": _eval_sampling(recipe),
         "end_of_turn_token": recipe.model.end_of_turn_token,
         "reward_keys": list(REWARD_KEYS),
         "require_reasoning_trace": hri.derive_require_reasoning_trace(recipe.model.thinking),
         "reference_reward_fixed": hri.fixed_reward if hri.reference_reward == "fixed" else None,
     }
+
+
+def _eval_sampling(recipe: Any) -> dict[str, Any]:
+    # In-loop evaluation: OpenRLHF sets only temperature and n; the executor applies the rest.
+    s, e = recipe.grpo.sampling, recipe.grpo.eval
+
+    def pick(name: str) -> Any:
+        value = getattr(e, name)
+        return getattr(s, name) if value is None else value
+
+    return {"top_k": pick("top_k"), "repetition_penalty": pick("repetition_penalty"), "min_p": pick("min_p"),
+            "top_p": pick("top_p")}
 
 
 def hook_config(recipe: Any) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class ScoreRequest:
     response_tokens: int | None
     think_tokens: int | None
     truncated: bool
+    split: str = "train"
 
     def as_item(self) -> dict:
         return dict(self.__dict__)

@@ -54,6 +54,7 @@ class SamplingKnobs(_Strict):
     top_k: int = Field(-1, description="vLLM top_k; -1 or 0 disables it.")
     repetition_penalty: float = Field(1.0, gt=0, description="vLLM repetition_penalty; 1.0 disables it.")
     min_p: float = Field(0.0, ge=0, le=1, description="vLLM min_p; 0 disables it.")
+    top_p: float | None = Field(None, gt=0, le=1, description="vLLM top_p; null keeps OpenRLHF's value.")
 
 
 class ExecutorConfig(_Strict):
@@ -67,6 +68,9 @@ class ExecutorConfig(_Strict):
     reward_token_env: str | None = Field(None, description="NAME of the env var with the bearer token.")
     reward_timeout_s: float = Field(900, gt=0, description="Total timeout of one /v1/score attempt.")
     sampling: SamplingKnobs = Field(default_factory=SamplingKnobs, description="Extra sampling knobs.")
+    eval_sampling: SamplingKnobs | None = Field(
+        None, description="Knobs for evaluation rows (label split 'eval'); null = `sampling`."
+    )
     end_of_turn_token: str = Field(..., description="Token the policy ends its turn with (appended to references).")
     reward_keys: list[str] = Field(default_factory=list, description="Reward component keys logged per row.")
     # Optional extras (defaults keep the contract's file valid as is).

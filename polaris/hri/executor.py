@@ -121,9 +121,14 @@ class PolarisExecutor(SingleTurnAgentExecutor):
     async def _policy_row(self, prompt, label, meta, sampling_params, max_length, hf_tokenizer, llm_engine, images,
                           dropped: bool):
         sp = deepcopy(sampling_params)
-        sp.top_k = self.cfg.sampling.top_k
-        sp.repetition_penalty = self.cfg.sampling.repetition_penalty
-        sp.min_p = self.cfg.sampling.min_p
+        knobs = self.cfg.sampling
+        if meta.get("split") == "eval" and self.cfg.eval_sampling is not None:
+            knobs = self.cfg.eval_sampling
+        sp.top_k = knobs.top_k
+        sp.repetition_penalty = knobs.repetition_penalty
+        sp.min_p = knobs.min_p
+        if knobs.top_p is not None:
+            sp.top_p = knobs.top_p
         out = await super().execute(prompt, label, sp, max_length, hf_tokenizer, llm_engine, images=images)
         start, end = out["action_ranges"][0]
         action = list(out["observation_tokens"][start:end])
@@ -210,6 +215,7 @@ class PolarisExecutor(SingleTurnAgentExecutor):
             response_tokens=len(action_ids),
             think_tokens=think_tokens,
             truncated=truncated,
+            split="eval" if meta.get("split") == "eval" else "train",
         )
         return await self.scorer.score(req)
 

@@ -42,6 +42,12 @@ class EvalCadence(Section):
     )
     temperature: float = Field(default=0.8, gt=0, le=2.0, description="Sampling temperature for evaluation.")
     samples_per_prompt: int = Field(default=1, ge=1, description="Samples per evaluation prompt.")
+    top_p: float | None = Field(default=None, gt=0, le=1.0, description="Nucleus mass for evaluation; null = grpo.sampling.top_p.")
+    top_k: int | None = Field(default=None, ge=-1, description="Top-k for evaluation (-1 = off); null = grpo.sampling.top_k.")
+    min_p: float | None = Field(default=None, ge=0, le=1.0, description="Min-p for evaluation; null = grpo.sampling.min_p.")
+    repetition_penalty: float | None = Field(
+        default=None, gt=0, le=2.0, description="Repetition penalty for evaluation; null = grpo.sampling.repetition_penalty."
+    )
 
 
 class GRPOConfig(Section):

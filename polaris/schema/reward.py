@@ -153,6 +153,11 @@ class RewardConfig(Section):
     """The ``reward`` section of a recipe."""
 
     weights: RewardWeights = Field(default_factory=RewardWeights, description="Weights of the composite's terms.")
+    eval_weights: RewardWeights | None = Field(
+        None,
+        description="Weights for evaluation rows (data.eval); null = the training weights. "
+        "POLARIS validated with repetition 0.8, length 0.2 and no overlong penalty.",
+    )
     word_rule: WordRule = Field(
         "polaris_w",
         description="Word-counting rule used for length, blank and gates (see polaris.reward.WORD_RULES).",
@@ -170,6 +175,10 @@ class RewardConfig(Section):
         "outcome_scalar",
         description="Sequence reduction: always one scalar per response (never summed over tokens).",
     )
+
+    def weights_for(self, split: str) -> RewardWeights:
+        """The weights of a row of `split` ('train' or 'eval')."""
+        return self.eval_weights if split == "eval" and self.eval_weights is not None else self.weights
 
     @property
     def injection_floor(self) -> float:

@@ -169,3 +169,20 @@ def test_fixed_reference_reward_is_used_without_a_judge_call(openrlhf_real, tmp_
     assert [r["extra_logs"]["judge_failed"] for r in rows[:-1]] == [0.0] * (N - 1)
     assert not [r for r in server.requests if r["is_reference"]]  # the reference was never sent to the judge
     assert len({frozenset(r["extra_logs"]) for r in rows}) == 1  # same log keys on every row
+
+
+def test_eval_rows_use_the_eval_sampling_knobs_and_say_so_to_the_service(openrlhf_real, tmp_path, monkeypatch, server):
+    tok = TinyTokenizer()
+    monkeypatch.setenv("POLARIS_HRI_HOOK_INSTALLED", "1")
+    eval_knobs = {"top_k": -1, "repetition_penalty": 1.05, "min_p": 0.0, "top_p": 0.9}
+    monkeypatch.setenv("POLARIS_EXECUTOR_CONFIG",
+                       str(write_executor_config(tmp_path, server.url, n=N, eval_sampling=eval_knobs)))
+    llm = FakeLLM(policy_responder(tok, TEXTS))
+    actor = make_rollout_actor(_load_executor(), llm)
+    asyncio.run(_rollout(actor, tok, [label("t"), label("e", reference=None, split="eval")]))
+    train_calls, eval_calls = llm.calls[: N - 1], llm.calls[N - 1:]
+    assert all((sp.top_k, sp.repetition_penalty, sp.min_p, sp.top_p) == (20, 1.1, 0.05, 1.0) for _, sp in train_calls)
+    assert len(eval_calls) == N
+    assert all((sp.top_k, sp.repetition_penalty, sp.min_p, sp.top_p) == (-1, 1.05, 0.0, 0.9) for _, sp in eval_calls)
+    splits = {r["id"]: r["split"] for r in server.requests}
+    assert splits == {"t": "train", "e": "eval"}
