@@ -52,3 +52,35 @@ def load_or_fail(recipe: str, sets: tuple[str, ...] = (), *, as_json: bool = Fal
         return load_recipe(recipe, list(sets))
     except RecipeError as err:
         raise InvalidRecipe(err, as_json=as_json) from None
+
+
+class InvalidConfig(click.ClickException):
+    """A reward-service configuration (run dir, reward_service.json or override) is invalid (exit 3)."""
+
+    exit_code = EXIT_INVALID
+
+
+def service_config_or_fail(
+    source: str,
+    *,
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    concurrency: int | None = None,
+    overrides: bool = True,
+) -> Any:
+    """The reward-service config of a recipe / run dir / reward_service.json, with CLI judge overrides.
+
+    A bad recipe or config is exit 3 with every problem listed, never a traceback.
+    """
+    from polaris.recipe import RecipeError
+    from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
+
+    try:
+        cfg = load_service_config(source)
+        if overrides:
+            cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency)
+    except RecipeError as err:
+        raise InvalidRecipe(err) from None
+    except ServiceConfigError as err:
+        raise InvalidConfig(str(err)) from None
+    return cfg

@@ -22,20 +22,11 @@ import click
 def command(recipe: str, n: int, policy_url: str | None, policy_model: str, judge_url: str | None,
             judge_model: str | None, data: str | None, references: str | None) -> None:
     """Judge N references (and policy samples) from RECIPE's data and print a report."""
-    from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
     from polaris.service._preflight import format_report, run_preflight
 
-    try:
-        cfg = load_service_config(recipe)
-        cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model)
-    except ServiceConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(3)
-    except Exception as e:
-        if type(e).__name__ == "RecipeError":
-            click.echo(e.format() if hasattr(e, "format") else str(e), err=True)
-            sys.exit(3)
-        raise
+    from ._common import service_config_or_fail
+
+    cfg = service_config_or_fail(recipe, judge_url=judge_url, judge_model=judge_model)
     try:
         report = run_preflight(recipe, n=n, policy_url=policy_url, policy_model=policy_model, cfg=cfg, data=data,
                                references=references)

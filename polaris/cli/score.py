@@ -23,21 +23,12 @@ import click
 def command(source: str, in_path: str, out_path: str, judge_mode: str, judge_url: str | None,
             judge_model: str | None, concurrency: int | None, state_dir: str | None, no_progress: bool) -> None:
     """Score IN.jsonl (rows: id, prompt, response, target_words?) with SOURCE's reward (recipe or run dir)."""
-    from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
     from polaris.service._offline import MixedJudgeOutput, score_file
 
-    try:
-        cfg = load_service_config(source)
-        if judge_mode != "none":
-            cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency)
-    except ServiceConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(3)
-    except Exception as e:
-        if type(e).__name__ == "RecipeError":
-            click.echo(e.format() if hasattr(e, "format") else str(e), err=True)
-            sys.exit(3)
-        raise
+    from ._common import service_config_or_fail
+
+    cfg = service_config_or_fail(source, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency,
+                                 overrides=judge_mode != "none")
     if judge_mode != "none" and cfg.judge is None:
         click.echo("error: the configuration has no judge; pass --judge none or --judge-model/--judge-url", err=True)
         sys.exit(2)

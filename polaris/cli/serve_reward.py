@@ -27,23 +27,14 @@ def command(source: str, state_dir: str | None, host: str, port: int, token_env:
     import logging
     from pathlib import Path
 
-    from polaris.service import ServiceConfigError, apply_judge_overrides, load_service_config
     from polaris.service._run import ServiceError, run_service
+
+    from ._common import service_config_or_fail
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpx2", "httpcore", "openai"):  # one INFO line per judge call is noise and CPU
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        cfg = load_service_config(source)
-        cfg = apply_judge_overrides(cfg, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency)
-    except ServiceConfigError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(3)
-    except Exception as e:  # RecipeError and friends: user mistakes, reported without a traceback
-        if type(e).__name__ == "RecipeError":
-            click.echo(str(e), err=True)
-            sys.exit(3)
-        raise
+    cfg = service_config_or_fail(source, judge_url=judge_url, judge_model=judge_model, concurrency=concurrency)
     src = Path(source)
     sd = Path(state_dir) if state_dir else (src if src.is_dir() else src.parent) / "reward_state"
     try:
