@@ -232,8 +232,9 @@ def main() -> None:
             print(f"[0] fake judge alone: {n} calls in {alone:.2f} s; ideal/wall = {ideal / alone:.2f} "
                   f"(the ceiling for [1] on this machine)")
             asyncio.run(_post_many(url, [(0.0, _body(10**6))]))  # warm-up: lazy imports, first connection
+            bodies = [(0.0, _body(i)) for i in range(n)]  # the trainer's samples exist before it sends (as in [0])
             t0 = time.monotonic()
-            asyncio.run(_post_many(url, [(0.0, _body(i)) for i in range(n)]))
+            asyncio.run(_post_many(url, bodies))
             wall = time.monotonic() - t0
             print(f"[1] service: {n} samples in {wall:.2f} s; ideal ceil(N/C)*L = {ideal:.2f} s; "
                   f"ideal/wall = {ideal / wall:.2f}")

@@ -104,6 +104,11 @@ class Backend:
         self._client: Any = None
         self._client_key: str | None = None
         self._sem = asyncio.Semaphore(cfg.concurrency)
+        # Send-first bookkeeping (see _hold_for_sends): calls blocked on the semaphore, slots
+        # released to them but not yet taken, and an event set when no such hand-off is pending.
+        self._sem_waiting = 0
+        self._handoffs = 0
+        self._sends_done = asyncio.Event()
         self._rpm = TokenBucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         self._tpm = (
             TokenBucket(cfg.tokens_per_minute, burst=cfg.tokens_per_minute) if cfg.tokens_per_minute else None
@@ -191,62 +196,104 @@ class Backend:
             await self._rpm.acquire(1)
         if self._tpm is not None:
             await self._tpm.acquire(est_tokens)
-        async with self._sem:
-            self.in_flight += 1
-            try:
-                for _ in range(2):
-                    self.http_calls += 1
-                    try:
-                        # client.post() is the SDK's documented call for a raw endpoint: the same
-                        # request as chat.completions.create() (tested), without create()'s type-driven
-                        # walk over the 30 kB of messages nor pydantic parsing of the answer, which
-                        # cost more CPU than the rest of a judgment at hundreds of calls per second
-                        body, options = self._request_parts(messages, schema)
-                        raw = await asyncio.wait_for(
-                            client.post("/chat/completions", cast_to=_httpx_response(), body=body, options=options),
-                            timeout=self.cfg.timeout_s,
-                        )
-                        resp = json.loads(raw.content)
-                    except openai.APIStatusError as e:
-                        text = str(e).lower()
-                        if (
-                            self.cfg.structured_output == "auto"
-                            and self.format_mode == "json_schema"
-                            and e.status_code in (400, 415, 422, 500, 501)
-                            and any(w in text for w in _FORMAT_WORDS)
-                        ):
-                            log.warning("judge %s rejects response_format json_schema; using json_object+schema",
-                                        self.name)
-                            self.format_mode = "json_object"
-                            continue
-                        raise
-                    if not isinstance(resp, dict):
-                        raise _Retryable("bad_response", f"judge {self.name}: response is not a JSON object")
-                    usage = resp.get("usage") or {}
-                    if self._tpm is not None and usage:
-                        self._tpm.adjust(est_tokens - int(usage.get("total_tokens") or est_tokens))
-                    return resp
-                raise JudgeCallError("format_rejected", f"judge {self.name} rejected both structured-output forms")
-            except json.JSONDecodeError as e:
-                raise _Retryable("bad_response", f"judge {self.name}: 200 response is not JSON") from e
-            except asyncio.TimeoutError as e:
-                raise _Retryable("timeout", f"judge {self.name}: no answer within {self.cfg.timeout_s}s") from e
-            except openai.APITimeoutError as e:
-                if _refused_or_dropped(e):  # the aiohttp transport reports these as timeouts
-                    raise _Retryable("connection", f"judge {self.name}: connection error: Connection error.") from e
-                raise _Retryable("timeout", f"judge {self.name}: request timed out") from e
-            except openai.APIConnectionError as e:
-                raise _Retryable("connection", f"judge {self.name}: connection error: {e}") from e
-            except openai.RateLimitError as e:
-                raise _Retryable("http_429", f"judge {self.name}: rate limited (429)", _retry_after(e)) from e
-            except openai.APIStatusError as e:
-                if e.status_code >= 500 or e.status_code in (408, 409):
-                    raise _Retryable(f"http_{e.status_code}", f"judge {self.name}: HTTP {e.status_code}",
-                                     _retry_after(e)) from e
-                raise JudgeCallError(f"http_{e.status_code}",
-                                     f"judge {self.name}: HTTP {e.status_code} (not retried): {e.message}") from e
-            finally:
-                self.in_flight -= 1
+        await self._acquire_slot()
+        self.in_flight += 1
+        try:
+            for _ in range(2):
+                self.http_calls += 1
+                try:
+                    # client.post() is the SDK's documented call for a raw endpoint: the same
+                    # request as chat.completions.create() (tested), without create()'s type-driven
+                    # walk over the 30 kB of messages nor pydantic parsing of the answer, which
+                    # cost more CPU than the rest of a judgment at hundreds of calls per second
+                    body, options = self._request_parts(messages, schema)
+                    # asyncio.timeout, not wait_for: wait_for (3.11) wraps the call in a new task,
+                    # which reaches the wire only after everything already queued on the loop
+                    async with asyncio.timeout(self.cfg.timeout_s):
+                        raw = await client.post("/chat/completions", cast_to=_httpx_response(), body=body,
+                                                options=options)
+                    resp = json.loads(raw.content)
+                except openai.APIStatusError as e:
+                    text = str(e).lower()
+                    if (
+                        self.cfg.structured_output == "auto"
+                        and self.format_mode == "json_schema"
+                        and e.status_code in (400, 415, 422, 500, 501)
+                        and any(w in text for w in _FORMAT_WORDS)
+                    ):
+                        log.warning("judge %s rejects response_format json_schema; using json_object+schema",
+                                    self.name)
+                        self.format_mode = "json_object"
+                        continue
+                    raise
+                if not isinstance(resp, dict):
+                    raise _Retryable("bad_response", f"judge {self.name}: response is not a JSON object")
+                usage = resp.get("usage") or {}
+                if self._tpm is not None and usage:
+                    self._tpm.adjust(est_tokens - int(usage.get("total_tokens") or est_tokens))
+                return resp
+            raise JudgeCallError("format_rejected", f"judge {self.name} rejected both structured-output forms")
+        except json.JSONDecodeError as e:
+            raise _Retryable("bad_response", f"judge {self.name}: 200 response is not JSON") from e
+        except asyncio.TimeoutError as e:
+            raise _Retryable("timeout", f"judge {self.name}: no answer within {self.cfg.timeout_s}s") from e
+        except openai.APITimeoutError as e:
+            if _refused_or_dropped(e):  # the aiohttp transport reports these as timeouts
+                raise _Retryable("connection", f"judge {self.name}: connection error: Connection error.") from e
+            raise _Retryable("timeout", f"judge {self.name}: request timed out") from e
+        except openai.APIConnectionError as e:
+            raise _Retryable("connection", f"judge {self.name}: connection error: {e}") from e
+        except openai.RateLimitError as e:
+            raise _Retryable("http_429", f"judge {self.name}: rate limited (429)", _retry_after(e)) from e
+        except openai.APIStatusError as e:
+            if e.status_code >= 500 or e.status_code in (408, 409):
+                raise _Retryable(f"http_{e.status_code}", f"judge {self.name}: HTTP {e.status_code}",
+                                 _retry_after(e)) from e
+            raise JudgeCallError(f"http_{e.status_code}",
+                                 f"judge {self.name}: HTTP {e.status_code} (not retried): {e.message}") from e
+        finally:
+            self.in_flight -= 1
+            self._release_slot()
+
+    # -- send first ----------------------------------------------------------------------------
+    # At a wave of answers, each answer frees a slot for a queued call. Parsing, scoring and
+    # storing an answer can wait a moment; sending the queued call cannot (the endpoint would sit
+    # idle). So a finished call holds its post-processing back until every slot released to a
+    # waiting call has been taken, and the taker runs straight to the wire in the same loop step.
+    def _send_pending(self) -> bool:
+        if self._sem_waiting == 0:
+            self._handoffs = 0  # nobody left to take a released slot (e.g. a waiter was cancelled)
+        return self._handoffs > 0
+
+    async def _acquire_slot(self) -> None:
+        waited = self._sem.locked()
+        if waited:
+            self._sem_waiting += 1
+        try:
+            await self._sem.acquire()
+        finally:
+            if waited:
+                self._sem_waiting -= 1
+                if self._handoffs:
+                    self._handoffs -= 1
+            if not self._send_pending():
+                self._sends_done.set()
+
+    def _release_slot(self) -> None:
+        if self._sem_waiting > self._handoffs:
+            self._handoffs += 1  # a waiter will be woken for this slot
+            self._sends_done.clear()
+        self._sem.release()
+
+    async def _hold_for_sends(self) -> None:
+        """Wait until no released slot is still waiting to be taken (see above)."""
+        if not self._send_pending():
+            return
+        while self._send_pending():
+            await self._sends_done.wait()
+        # the taker's request body goes out in a task of its own (aiohttp on Python < 3.12): queue
+        # behind it
+        await asyncio.sleep(0)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         r = self.cfg.retries
@@ -283,6 +330,7 @@ class Backend:
         except JudgeCallError as e:
             e.attempts = attempts
             raise
+        await self._hold_for_sends()
         choices = resp.get("choices") or [{}]
         choice = choices[0] if isinstance(choices[0], dict) else {}
         content = (choice.get("message") or {}).get("content") or ""

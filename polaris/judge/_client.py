@@ -168,7 +168,10 @@ class JudgeClient:
     async def judge(self, judge_prompt: str, story: str) -> Judgment:
         """Judge one story. Never raises for judge trouble: failures come back as ``failed=True``."""
         t0 = time.monotonic()
-        members = list(await asyncio.gather(*(self._member(b, judge_prompt, story) for b in self.backends)))
+        if len(self.backends) == 1:  # a single judge: no extra task, the call goes out one loop step sooner
+            members = [await self._member(self.backends[0], judge_prompt, story)]
+        else:
+            members = list(await asyncio.gather(*(self._member(b, judge_prompt, story) for b in self.backends)))
         need = self.cfg.panel.min_successful if self.cfg.panel is not None else 1
         n_ok = sum(not m.failed for m in members)
         value, dims = self._combine(members) if n_ok >= need else (None, {})

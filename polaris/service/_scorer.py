@@ -232,6 +232,8 @@ class RewardScorer:
 
     async def score(self, items: list[Item]) -> list[ItemResult]:
         """Score items concurrently (order preserved). Never raises for judge failures."""
+        if len(items) == 1:  # OpenRLHF sends one sample per request: no task for it, one loop step sooner
+            return [await self.score_one(items[0])]
         return list(await asyncio.gather(*(self.score_one(it) for it in items)))
 
     def impute(self, results: list[ItemResult]) -> int:

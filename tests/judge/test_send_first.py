@@ -1,0 +1,81 @@
+"""Send first: when a finished call frees its slot for a queued one, the queued call is sent
+before the finished call's answer goes on to parsing and scoring (the endpoint never idles behind
+our own post-processing). Real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from judge_helpers import judge_cfg
+
+from polaris.judge._backend import Backend
+
+ANSWER = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+          "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{}"}}],
+          "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
+
+
+async def _server(arrived: list[str]) -> tuple[web.AppRunner, str]:
+    async def handler(request: web.Request) -> web.Response:
+        arrived.append((await request.json())["messages"][0]["content"])
+        await asyncio.sleep(0.05)
+        return web.json_response(ANSWER)
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/v1"
+
+
+def test_queued_call_is_sent_before_the_finished_answer_is_returned():
+    async def main() -> tuple[list[int], list[str]]:
+        arrived: list[str] = []
+        runner, url = await _server(arrived)
+        backend = Backend(judge_cfg(url, concurrency=1).members()[0], judge_cfg(url, concurrency=1))
+        calls_at_return: list[int] = []
+
+        async def one(tag: str) -> None:
+            await backend.complete([{"role": "user", "content": tag}], {"type": "object"})
+            calls_at_return.append(backend.http_calls)
+
+        try:
+            await asyncio.gather(*(one(f"c{i}") for i in range(3)))
+        finally:
+            await backend.aclose()
+            await runner.cleanup()
+        return calls_at_return, arrived
+
+    calls_at_return, arrived = asyncio.run(main())
+    assert sorted(arrived) == ["c0", "c1", "c2"]
+    # one slot: when call k's answer is handed back, call k+1 has already been put on the wire
+    assert calls_at_return == [2, 3, 3]
+
+
+def test_send_first_bookkeeping_settles():
+    """After a burst with waiters (some cancelled while queued), no hand-off is left pending: a later
+    answer is never held back waiting for a sender that does not exist."""
+    async def main() -> tuple[int, int, bool]:
+        arrived: list[str] = []
+        runner, url = await _server(arrived)
+        cfg = judge_cfg(url, concurrency=2)
+        backend = Backend(cfg.members()[0], cfg)
+        try:
+            tasks = [asyncio.ensure_future(backend.complete([{"role": "user", "content": f"c{i}"}], {"type": "object"}))
+                     for i in range(8)]
+            await asyncio.sleep(0.01)
+            for t in tasks[4:]:
+                t.cancel()  # cancelled while waiting for a slot
+            await asyncio.gather(*tasks, return_exceptions=True)
+            done = await asyncio.wait_for(backend.complete([{"role": "user", "content": "late"}], {"type": "object"}), 5)
+        finally:
+            await backend.aclose()
+            await runner.cleanup()
+        return backend._sem_waiting, backend._handoffs, done.content == "{}"
+
+    waiting, handoffs, ok = asyncio.run(main())
+    assert (waiting, handoffs, ok) == (0, 0, True)
