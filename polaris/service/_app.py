@@ -140,8 +140,9 @@ def _items_from_openrlhf(body: dict[str, Any], cfg: ServiceConfig) -> list[Item]
             target = parse_target_words(target)
         items.append(Item(
             id=str(label["id"]), judge_prompt=judge_prompt, response=response,
-            target_words=int(target) if target is not None else None,
+            target_words=_target_words(target, f"labels[{i}].target_words"),
             is_reference=bool(label.get("is_reference", False)), truncated=not finished,
+            split=_split(label.get("split"), f"labels[{i}].split"),
         ))
     return items
 
@@ -157,14 +158,35 @@ def _items_from_v1(body: dict[str, Any]) -> list[Item]:
         missing = [k for k in ("id", "judge_prompt", "response") if k not in it]
         if missing:
             raise RequestError(f"items[{i}] lacks {missing}")
-        tw = it.get("target_words")
         items.append(Item(
             id=str(it["id"]), key=it.get("key"), judge_prompt=str(it["judge_prompt"]),
-            response=str(it["response"]), target_words=int(tw) if tw is not None else None,
+            response=str(it["response"]), target_words=_target_words(it.get("target_words"), f"items[{i}].target_words"),
             is_reference=bool(it.get("is_reference", False)), response_tokens=it.get("response_tokens"),
             think_tokens=it.get("think_tokens"), truncated=bool(it.get("truncated", False)),
+            split=_split(it.get("split"), f"items[{i}].split"),
         ))
     return items
+
+
+_MAX_TARGET = 1_000_000
+
+
+def _target_words(value: Any, where: str) -> int | None:
+    """A target length in words, or a 400 naming the field (a negative or absurd target is a caller bug)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or float(value) != int(value) \
+            or not 1 <= value <= _MAX_TARGET:
+        raise RequestError(f"{where} must be a whole number of words between 1 and {_MAX_TARGET:,}, got {value!r}")
+    return int(value)
+
+
+def _split(value: Any, where: str) -> str:
+    if value is None:
+        return "train"
+    if value not in ("train", "eval"):
+        raise RequestError(f"{where} must be 'train' or 'eval', got {value!r}")
+    return value
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Item:
     response_tokens: int | None = None
     think_tokens: int | None = None
     truncated: bool = False
+    split: str = "train"  # 'eval' rows use reward.eval_weights when the recipe sets them
 
 
 @dataclass
@@ -66,6 +67,7 @@ class ItemResult:
     is_reference: bool = False
     target_words: int | None = None
     comps: Any = None  # the Components object, for re-combination after imputation
+    split: str = "train"
 
 
 _SCALARS = (int, float, bool, str)
@@ -186,13 +188,24 @@ class RewardScorer:
         )
         return comps, comps.story
 
-    def _needs_judge(self, comps: Any) -> bool:
+    def _reward_cfg(self, split: str) -> Any:
+        """The reward section for a row of `split`: eval rows use reward.eval_weights when set."""
+        reward = self.cfg.reward
+        if split != "eval" or reward.eval_weights is None:
+            return reward
+        cached = getattr(self, "_eval_reward", None)
+        if cached is None:
+            cached = self._eval_reward = reward.model_copy(update={"weights": reward.eval_weights})
+        return cached
+
+    def _needs_judge(self, comps: Any, split: str = "train") -> bool:
         """False when the reward does not depend on the judge (floored, or SQ weight 0)."""
         from polaris.reward import composite
 
-        if self.cfg.reward.weights.story_quality == 0:
+        reward = self._reward_cfg(split)
+        if reward.weights.story_quality == 0:
             return False
-        return composite(None, comps, self.cfg.reward) is None
+        return composite(None, comps, reward) is None
 
     def combine(self, res: ItemResult, story_quality: float | None) -> float | None:
         """Composite reward for ``res`` given a (possibly imputed) story-quality value (gates applied)."""
@@ -202,19 +215,19 @@ class RewardScorer:
                              is_reference=res.is_reference) if res.dimensions or res.target_words else []
         if gates:
             res.flags["gated"] = gates
-        return composite(story_quality, res.comps, self.cfg.reward, gated=bool(gates))
+        return composite(story_quality, res.comps, self._reward_cfg(res.split), gated=bool(gates))
 
     async def score_one(self, item: Item) -> ItemResult:
         t0 = time.monotonic()
         comps, story = self._components(item)
         res = ItemResult(key=item.key, id=item.id, reward=None, failed=False, story_quality=None,
                          components=components_dict(comps), comps=comps, is_reference=item.is_reference,
-                         target_words=item.target_words)
+                         target_words=item.target_words, split=item.split)
         if comps.injection_reasons:
             res.flags["injection_reasons"] = list(comps.injection_reasons)
         if comps.format_problem:
             res.flags["format_problem"] = comps.format_problem
-        res.needs_judge = self._needs_judge(comps)
+        res.needs_judge = self._needs_judge(comps, item.split)
         if res.needs_judge and self.judge is not None:
             j = await self.judgment(item.id, item.judge_prompt, story)
             res.judgment = j
