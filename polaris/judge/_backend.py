@@ -26,12 +26,6 @@ __all__ = ["Backend", "Completion"]
 log = logging.getLogger("polaris.judge")
 
 _FORMAT_WORDS = ("response_format", "json_schema", "schema")
-_MARK = "\x00polaris-messages\x00"  # stands for the messages in an encoded request template
-
-
-def _dumps(obj: Any) -> bytes:
-    """JSON the way the SDK encodes a request body (``openai._utils._json.openapi_dumps``)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 @dataclass
@@ -121,7 +115,6 @@ class Backend:
         )
         self.in_flight = 0
         self.http_calls = 0
-        self._body_tpl: tuple[Any, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -193,24 +186,6 @@ class Backend:
             options["extra_json"] = extra
         return body, options
 
-    def _encoded_request(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[Any, Any]:
-        """``_request_parts`` with the body already encoded as the SDK would (``openapi_dumps``).
-
-        Everything but the messages (model, sampling, response_format with its schema, extra_body)
-        is the same on every call: it is encoded once per (format mode, schema object) and the
-        messages are spliced in. That part, mostly the schema, was over half the encoding time.
-        """
-        tpl = self._body_tpl
-        if tpl is None or tpl[0] != self.format_mode or tpl[1] is not schema:
-            body, options = self._request_parts([], schema)
-            if "messages" in options.get("extra_json", {}):  # extra_body overrides messages: no template
-                return self._request_parts(messages, schema)
-            body["messages"] = _MARK
-            body.update(options.pop("extra_json", {}))  # the SDK's shallow merge of extra_body
-            pre, post = _dumps(body).split(_dumps(_MARK))
-            tpl = self._body_tpl = (self.format_mode, schema, pre, post, options)
-        return tpl[2] + _dumps(messages) + tpl[3], dict(tpl[4])
-
     async def _once(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
         """One HTTP call (plus at most one json_object re-issue); maps errors to retryable or final."""
         import openai
@@ -231,16 +206,12 @@ class Backend:
                     # request as chat.completions.create() (tested), without create()'s type-driven
                     # walk over the 30 kB of messages nor pydantic parsing of the answer, which
                     # cost more CPU than the rest of a judgment at hundreds of calls per second
-                    body, options = self._encoded_request(messages, schema)
+                    body, options = self._request_parts(messages, schema)
                     # asyncio.timeout, not wait_for: wait_for (3.11) wraps the call in a new task,
                     # which reaches the wire only after everything already queued on the loop
                     async with asyncio.timeout(self.cfg.timeout_s):
-                        if isinstance(body, bytes):  # pre-encoded: the SDK's raw-bytes parameter
-                            raw = await client.post("/chat/completions", cast_to=_httpx_response(),
-                                                    content=body, options=options)
-                        else:
-                            raw = await client.post("/chat/completions", cast_to=_httpx_response(),
-                                                    body=body, options=options)
+                        raw = await client.post("/chat/completions", cast_to=_httpx_response(), body=body,
+                                                options=options)
                     resp = json.loads(raw.content)
                 except openai.APIStatusError as e:
                     text = str(e).lower()
