@@ -81,7 +81,6 @@ def problem_at(loaded: Any, key: str, message: str, hint: str = "") -> Any:
     return Problem(loaded.path or "<recipe>", 1, 1, key, message, hint)
 
 
-_problem = problem_at
 
 
 def check_files(loaded: Any) -> list[Any]:
@@ -90,7 +89,7 @@ def check_files(loaded: Any) -> list[Any]:
     for f in recipe_files(loaded):
         if f.location == "local" and not f.path.is_file():
             problems.append(
-                _problem(
+                problem_at(
                     loaded,
                     f.key,
                     f"file not found: {f.path}",
@@ -109,7 +108,7 @@ def _check_rubric(loaded: Any) -> list[Any]:
     if ref.builtin is not None:
         names = sorted(builtin_rubrics())
         if ref.builtin not in names:
-            return [_problem(loaded, "rubric.builtin", f"unknown built-in rubric {ref.builtin!r}", f"built-in rubrics: {', '.join(names)}")]
+            return [problem_at(loaded, "rubric.builtin", f"unknown built-in rubric {ref.builtin!r}", f"built-in rubrics: {', '.join(names)}")]
         target: Any = ref.builtin
         key = "rubric.builtin"
     else:
@@ -120,13 +119,13 @@ def _check_rubric(loaded: Any) -> list[Any]:
     try:
         spec = load_rubric(target)
     except RubricError as exc:
-        return [_problem(loaded, key, f"rubric does not load: {exc}", "fix the rubric file, then validate again")]
+        return [problem_at(loaded, key, f"rubric does not load: {exc}", "fix the rubric file, then validate again")]
     known = [d.id for d in spec.dimensions]
     gate = loaded.recipe.reward.gate
     unknown = [d for d in gate.dimension_at_least if d not in known] if gate.enabled else []
     if unknown:
         return [
-            _problem(
+            problem_at(
                 loaded,
                 "reward.gate.dimension_at_least",
                 f"reward.gate.dimension_at_least names {', '.join(unknown)}, not dimensions of rubric {spec.name!r}",

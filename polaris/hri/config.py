@@ -11,12 +11,13 @@ pydantic only.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from polaris._jsonfile import load_json_model
 
 __all__ = [
     "EXECUTOR_CONFIG_ENV",
@@ -136,18 +137,7 @@ def _load(env: str, model: type[M], path: str | os.PathLike | None) -> M:
     p = Path(path)
     if not p.is_file():
         raise ConfigFileError(f"{env}: config file {str(p)!r} not found (cwd {os.getcwd()!r})")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigFileError(f"{p}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        lines = [f"{p}: invalid {model.__name__}:"]
-        for err in e.errors():
-            where = ".".join(str(x) for x in err["loc"]) or "<root>"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigFileError("\n".join(lines)) from None
+    return load_json_model(p, model, ConfigFileError, model.__name__)
 
 
 def load_executor_config(path: str | os.PathLike | None = None) -> ExecutorConfig:

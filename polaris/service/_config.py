@@ -21,8 +21,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from polaris._jsonfile import load_json_model
 from polaris.schema._base import Section
 from polaris.schema.judge import JudgeConfig
 from polaris.schema.reward import RewardConfig, WordRule
@@ -135,15 +136,4 @@ class ServiceConfig(Section):
             p = p / SERVICE_CONFIG_NAME
         if not p.is_file():
             raise ServiceConfigError(f"{p}: no reward service config here (expected {SERVICE_CONFIG_NAME})")
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ServiceConfigError(f"{p}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
-        try:
-            return cls.model_validate(data)
-        except ValidationError as e:
-            lines = [f"{p}: invalid reward service config:"]
-            for err in e.errors():
-                loc = ".".join(str(x) for x in err["loc"])
-                lines.append(f"  {loc}: {err['msg']}")
-            raise ServiceConfigError("\n".join(lines)) from None
+        return load_json_model(p, cls, ServiceConfigError, "reward service config")
