@@ -81,8 +81,6 @@ def problem_at(loaded: Any, key: str, message: str, hint: str = "") -> Any:
     return Problem(loaded.path or "<recipe>", 1, 1, key, message, hint)
 
 
-
-
 def check_files(loaded: Any) -> list[Any]:
     """Problems for local files that are missing and for rubrics that do not load."""
     problems = []
