@@ -87,7 +87,10 @@ class ScoreClient:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._session is None or self._session.closed:
             self._loop = loop
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            # the pool sized to the semaphore: aiohttp's default of 100 connections would queue the
+            # requests above it silently, their wait counted against the timeout
+            self._session = aiohttp.ClientSession(timeout=self.timeout,
+                                                  connector=aiohttp.TCPConnector(limit=self.max_concurrency))
             self._sem = asyncio.Semaphore(self.max_concurrency)
 
     async def close(self) -> None:

@@ -56,12 +56,16 @@ def _retry_after(exc: Any) -> float | None:
         return None  # an HTTP date: fall back to our own backoff
 
 
-def _httpx_response() -> type:
-    """The response class of the HTTP library the SDK is built on (``cast_to`` for raw responses)."""
+def _http_lib() -> Any:
+    """The HTTP library module the SDK is built on (``httpx2`` or ``httpx``)."""
     import openai._base_client as base
 
-    mod = getattr(base, "httpx2", None) or getattr(base, "httpx")
-    return mod.Response
+    return getattr(base, "httpx2", None) or getattr(base, "httpx")
+
+
+def _httpx_response() -> type:
+    """The response class of the HTTP library the SDK is built on (``cast_to`` for raw responses)."""
+    return _http_lib().Response
 
 
 def _refused_or_dropped(exc: BaseException) -> bool:
@@ -82,15 +86,20 @@ def _refused_or_dropped(exc: BaseException) -> bool:
     return False
 
 
-def _http_client(timeout_s: float) -> Any:
+def _http_client(timeout_s: float, connections: int) -> Any:
     """The SDK's aiohttp transport: at hundreds of calls in flight, httpx's default transport costs
-    several times more CPU per call (its pool scans every connection on each request)."""
-    try:
-        from openai import DefaultAioHttpClient
+    several times more CPU per call (its pool scans every connection on each request).
 
-        return DefaultAioHttpClient(timeout=timeout_s)
-    except (ImportError, RuntimeError):  # the SDK lacks its aiohttp transport: keep its default one
-        return None
+    The pool is sized to the configured concurrency: the SDK's default of 1,000 connections would
+    silently queue the calls above it, their wait counted against the call timeout.
+    """
+    import openai
+
+    limits = _http_lib().Limits(max_connections=connections, max_keepalive_connections=connections)
+    try:
+        return openai.DefaultAioHttpClient(timeout=timeout_s, limits=limits)
+    except (AttributeError, RuntimeError):  # the SDK lacks its aiohttp transport: its default one
+        return openai.DefaultAsyncHttpxClient(timeout=timeout_s, limits=limits)
 
 
 class Backend:
@@ -139,7 +148,7 @@ class Backend:
 
             old, self._client = self._client, AsyncOpenAI(
                 base_url=self.backend.base_url, api_key=key, max_retries=0, timeout=self.cfg.timeout_s,
-                http_client=_http_client(self.cfg.timeout_s),
+                http_client=_http_client(self.cfg.timeout_s, self.cfg.concurrency),
             )
             self._client_key = key
             if old is not None:  # let in-flight calls on the old client finish; close it later

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import time
 
 import pytest
@@ -251,3 +252,35 @@ def test_prompt_hardening():
     for d in SPEC.dimensions:  # every dimension and its bands are rendered
         assert f"{d.id} — {d.name}" in user
         assert d.bands[0].text.strip()[:30] in user
+
+
+def test_concurrency_above_the_sdk_connection_pool_default_reaches_the_endpoint():
+    # The SDK's HTTP client pools at most 1,000 connections unless told otherwise: a recipe
+    # concurrency above that must put that many calls on the wire, not queue them silently.
+    n = 1010
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * n + 200:  # both ends of every connection live in this process
+        want = 2 * n + 200 if hard == resource.RLIM_INFINITY else min(hard, 2 * n + 200)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        if want < 2 * n + 200:
+            pytest.skip(f"needs {2 * n + 200} open files; the hard limit here is {hard}")
+
+    async def main() -> int:
+        srv = await FakeOpenAIServer(latency_s=60.0).start()
+        client = JudgeClient(judge_cfg(srv.base_url, concurrency=n, timeout_s=120.0), SPEC)
+        story = story_words(50)
+        tasks = [asyncio.ensure_future(client.judge(PROMPT, story)) for _ in range(n)]
+        try:
+            deadline = time.monotonic() + 45
+            while srv.in_flight < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)  # a cap would show as in_flight stuck at the pool size
+            return srv.max_in_flight
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await client.aclose()
+            await srv.stop()
+
+    assert run(main()) == n
