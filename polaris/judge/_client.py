@@ -13,6 +13,7 @@ weighted mean over the members that answered (for logging, not for the reward).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import statistics
@@ -81,9 +82,15 @@ class JudgeClient:
 
     @property
     def identity(self) -> str:
-        """What a cached judgment depends on besides prompt and story: models, rubric, combine rule."""
+        """What a cached judgment depends on besides prompt and story: models, rubric, combine rule,
+        the fabricated-quote policy (applied before storing) and what is sent besides the messages
+        (sampling, each member's extra_body), the latter as a digest."""
         members = ",".join(f"{b.backend.model}@{b.backend.base_url}*{b.backend.weight}" for b in self.backends)
-        return f"{members}|{self.cfg.combine}|{self.rubric_hash}"
+        sent = json.dumps({"sampling": self.cfg.sampling.model_dump(mode="json"),
+                           "extra_body": [b.backend.extra_body for b in self.backends]}, sort_keys=True, default=str)
+        digest = hashlib.sha256(sent.encode()).hexdigest()[:16]
+        return (f"{members}|{self.cfg.combine}|{self.rubric_hash}|quotes:{self.cfg.fabricated_quote_policy}"
+                f"|sent:{digest}")
 
     @property
     def in_flight(self) -> int:

@@ -67,7 +67,8 @@ def extra_log_values(r: ItemResult) -> dict[str, float]:
     j = r.judgment
     out = {
         "reward": _num(r.reward),
-        "story_quality": _num(r.story_quality),
+        # an imputed sample logs the batch mean its reward used (a 0 would drag the logged mean down)
+        "story_quality": _num(r.story_quality if r.story_quality is not None else r.imputed_story_quality),
         "judged": float(j is not None),
         "judge_failed": float(r.failed),
         "imputed": float(r.imputed),
@@ -220,7 +221,13 @@ async def get_reward(request: web.Request) -> web.Response:
                       f"({', '.join(reasons)}); retry the request"},
             status=503, headers={"Retry-After": "1"},
         )
-    rewards = [float(r.reward) if r.reward is not None else 0.0 for r in results]
+    unjudged = [r.id for r in results if r.reward is None]
+    if unjudged:  # no judge configured (--judge none): a reward that needs one must not become 0
+        w = scorer.cfg.reward.weights.story_quality
+        return _bad(f"this service has no judge (--judge none) and the reward of {unjudged} needs the judge's "
+                    f"story-quality score (reward.weights.story_quality = {w}); start it with a judge, or set "
+                    f"reward.weights.story_quality: 0", status=422)
+    rewards = [float(r.reward) for r in results]
     logs = [extra_log_values(r) for r in results]
     keys = list(logs[0]) if logs else list(EXTRA_LOG_KEYS)
     return web.json_response({

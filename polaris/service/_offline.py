@@ -138,7 +138,8 @@ def result_row(r: ItemResult, target_words: int | None) -> dict[str, Any]:
     for k in ("repetition", "blank", "length_penalty", "length_score_sl", "overlong", "think_penalty",
               "injection_flag"):
         row[k] = c.get(k)
-    row.update({"reward": r.reward, "failed": r.failed, "imputed": r.imputed})
+    row.update({"reward": r.reward, "failed": r.failed, "imputed": r.imputed,
+                "imputed_story_quality": r.imputed_story_quality})
     for k, v in c.items():
         if k not in row and k != "score_latency_s":
             row[k] = v

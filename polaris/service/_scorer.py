@@ -64,6 +64,7 @@ class ItemResult:
     judgment: Judgment | None = None
     needs_judge: bool = True
     imputed: bool = False
+    imputed_story_quality: float | None = None  # the batch mean the reward used; story_quality stays null
     is_reference: bool = False
     target_words: int | None = None
     comps: Any = None  # the Components object, for re-combination after imputation
@@ -280,9 +281,11 @@ class RewardScorer:
         return list(await asyncio.gather(*(self.score_one(it) for it in items)))
 
     def impute(self, results: list[ItemResult]) -> int:
-        """Fill failed judge scores with the mean of this batch's successful ones (in place).
+        """Reward failed judgments with the mean SQ of this batch's successful ones (in place).
 
-        Returns how many were imputed; 0 with nothing to impute from (those stay failed).
+        ``story_quality`` stays null (the judge gave none); the mean goes to
+        ``imputed_story_quality`` and into the reward. Returns how many were imputed; 0 with nothing
+        to impute from (those stay failed).
         """
         from polaris.reward import impute_batch_mean
 
@@ -298,7 +301,7 @@ class RewardScorer:
         for i, v in zip(idx, values):
             r = results[i]
             if r.failed and v is not None:
-                r.story_quality = v
+                r.imputed_story_quality = v
                 r.imputed = True
                 r.reward = self.combine(r, v)
         return n

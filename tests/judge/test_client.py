@@ -284,3 +284,19 @@ def test_concurrency_above_the_sdk_connection_pool_default_reaches_the_endpoint(
             await srv.stop()
 
     assert run(main()) == n
+
+
+def test_identity_covers_what_changes_a_stored_score():
+    # the identity keys the judgment store: a setting that changes the score must change it
+    base = judge_cfg("http://127.0.0.1:1/v1")
+    ident = JudgeClient(base, SPEC).identity
+    assert JudgeClient(judge_cfg("http://127.0.0.1:1/v1"), SPEC).identity == ident  # stable
+    changed = [
+        base.model_copy(update={"fabricated_quote_policy": "flag"}),
+        base.model_copy(update={"sampling": base.sampling.model_copy(update={"temperature": 0.7})}),
+        base.model_copy(update={"sampling": base.sampling.model_copy(update={"max_tokens": 1024})}),
+        base.model_copy(update={"backend": base.backend.model_copy(update={"extra_body": {"top_k": 20}})}),
+        base.model_copy(update={"backend": base.backend.model_copy(update={"model": "other-judge"})}),
+    ]
+    idents = [JudgeClient(c, SPEC).identity for c in changed]
+    assert ident not in idents and len(set(idents)) == len(idents)

@@ -281,3 +281,20 @@ def test_from_recipe_demo(tmp_path):
     assert cfg.thinking == recipe.model.thinking and cfg.max_new_tokens == recipe.grpo.max_new_tokens
     assert cfg.rubric_spec().name == cfg.rubric_ref
     assert ServiceConfig.load(cfg.write(tmp_path)) == cfg
+
+
+def test_get_reward_without_a_judge_refuses_instead_of_answering_zero(tmp_path):
+    # --judge none: a reward that needs the judge's SQ must not reach OpenRLHF as 0.0
+    async def go(url, srv):
+        normal = await post(url, "/get_reward", {"query": [query(story_words(320, 1))], "prompts": [TEMPLATED],
+                                                 "labels": [label(1)]})
+        malformed = await post(url, "/get_reward", {"query": [TEMPLATED + story_words(320, 2) + "<|im_end|>"],
+                                                    "prompts": [TEMPLATED], "labels": [label(2)]})
+        return normal, malformed, srv.calls
+
+    (s1, normal), (s2, malformed), calls = run(_with_service(go, tmp=tmp_path, app_kw={"use_judge": False}))
+    assert s1 == 422 and "no judge" in normal["error"] and "['s1']" in normal["error"]
+    assert "reward.weights.story_quality" in normal["error"]
+    # a reward decided without the judge (no </think>: the format floor) is still answered
+    assert s2 == 200 and malformed["rewards"][0] < 0 and malformed["extra_logs"]["format_ok"] == [0.0]
+    assert calls == 0
