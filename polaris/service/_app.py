@@ -252,7 +252,10 @@ async def v1_score(request: web.Request) -> web.Response:
             "story_quality": r.story_quality, "components": r.components, "flags": r.flags,
             "dimensions": r.dimensions, "cached": bool(j and j.cached),
             "judge": None if j is None else {"latency_s": j.latency_s, "cost_usd": j.cost_usd,
-                                             "attempts": j.attempts, "failure_reason": j.failure_reason},
+                                             "attempts": j.attempts, "failure_reason": j.failure_reason,
+                                             # the rubric's own flags (fabricated or missing quotes,
+                                             # bonus zeroed, clamped...), label and raw total
+                                             "flags": j.flags, "fabricated_quotes": j.fabricated_quotes},
         })
     return web.json_response({"results": out})
 

@@ -298,3 +298,32 @@ def test_get_reward_without_a_judge_refuses_instead_of_answering_zero(tmp_path):
     # a reward decided without the judge (no </think>: the format floor) is still answered
     assert s2 == 200 and malformed["rewards"][0] < 0 and malformed["extra_logs"]["format_ok"] == [0.0]
     assert calls == 0
+
+
+def test_v1_score_returns_the_rubric_flags_of_the_judgment(tmp_path):
+    made_up = "The brass moon sang a hymn of cinnamon over the harbour."
+
+    def fabricate(obj):
+        if isinstance(obj, dict):
+            return {k: ([made_up] if isinstance(v, list) else made_up)
+                    if ("quote" in k.lower() or "evidence" in k.lower()) else fabricate(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [fabricate(v) for v in obj]
+        return obj
+
+    def answer(body, story):
+        from openai_server import SchemaFaker
+
+        fmt = body["response_format"]
+        schema = fmt.get("json_schema", {}).get("schema") or fmt["schema"]
+        return json.dumps(fabricate(SchemaFaker(story, "max").build(schema)))
+
+    async def go(url, srv):
+        return await post(url, "/v1/score", {"items": [{"key": "k", "id": "s", "judge_prompt": "Write a story.",
+                                                        "target_words": 300,
+                                                        "response": "<think></think>" + story_words(300, 5)}]})
+
+    status, body = run(_with_service(go, srv_kw={"answer_fn": answer}, tmp=tmp_path))
+    judge = body["results"][0]["judge"]
+    assert status == 200 and judge["fabricated_quotes"] >= 1
+    assert any("fabricated" in f for f in judge["flags"]["rubric"]) and "label" in judge["flags"]
