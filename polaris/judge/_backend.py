@@ -9,6 +9,8 @@ concurrency slot is held only while a request is on the wire, never during a bac
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import json
 import logging
 import os
@@ -48,12 +50,22 @@ class _Retryable(Exception):
 
 
 def _retry_after(exc: Any) -> float | None:
+    """Seconds to wait from a response's Retry-After (delta-seconds or an HTTP date), or None."""
     resp = getattr(exc, "response", None)
     value = resp.headers.get("retry-after") if resp is not None else None
+    if value is None:
+        return None
     try:
-        return float(value) if value is not None else None
+        return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: our own backoff applies
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
 
 def _http_lib() -> Any:

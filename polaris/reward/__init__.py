@@ -22,7 +22,15 @@ from ._components import (
 from ._composite import Components, composite, compute_components, gate_reasons, impute_batch_mean
 from ._extract import Extraction, extract_story, sanitize_for_judge
 from ._injection import InjectionReport, injection_guard
-from ._words import WORD_RULES, count_words, parse_target_words, render_length_instruction, strip_length_instruction
+from ._words import (
+    MAX_TARGET_WORDS,
+    WORD_RULES,
+    count_words,
+    parse_target_words,
+    render_length_instruction,
+    strip_length_instruction,
+    target_words_value,
+)
 
 __all__ = [
     "Extraction",
@@ -31,6 +39,8 @@ __all__ = [
     "WORD_RULES",
     "count_words",
     "parse_target_words",
+    "target_words_value",
+    "MAX_TARGET_WORDS",
     "strip_length_instruction",
     "render_length_instruction",
     "RepetitionReport",

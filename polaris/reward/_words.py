@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import html
 import re
-from typing import Callable
+from typing import Any, Callable
 
-__all__ = ["WORD_RULES", "count_words", "parse_target_words", "strip_length_instruction", "render_length_instruction"]
+__all__ = [
+    "WORD_RULES", "count_words", "parse_target_words", "target_words_value", "strip_length_instruction",
+    "render_length_instruction", "MAX_TARGET_WORDS",
+]
 
 _W = re.compile(r"\w+")
 _UNICODE_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
@@ -101,6 +104,31 @@ def _spec_value(spec: str) -> int | None:
     if not values or any(v is None for v in values):
         return None
     return round(sum(values) / len(values))  # type: ignore[arg-type]
+
+
+#: Largest accepted target: far above any story length, small enough to catch a unit mistake.
+MAX_TARGET_WORDS = 1_000_000
+
+
+def target_words_value(value: Any) -> int | None:
+    """A structured ``target_words`` as an int (None when absent); raises ValueError saying why not.
+
+    Numbers must be whole and in 1..MAX_TARGET_WORDS; strings are read as lengths ("3000",
+    "12,000", "3k", "3k words").
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        parsed = int(text) if text.isdigit() else (parse_target_words(text) or parse_target_words(f"{text} words"))
+        if parsed is None:
+            raise ValueError(f"target_words {value!r} is not a number of words")
+        value = parsed
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"target_words must be a number, got {value!r}")
+    if value != value or not 1 <= value <= MAX_TARGET_WORDS or float(value) != int(value):
+        raise ValueError(f"target_words must be a whole number between 1 and {MAX_TARGET_WORDS:,}, got {value!r}")
+    return int(value)
 
 
 def parse_target_words(text: str) -> int | None:

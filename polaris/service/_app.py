@@ -120,8 +120,6 @@ def _judge_prompt(prompt: str, templates: tuple[str, ...]) -> str:
 
 
 def _items_from_openrlhf(body: dict[str, Any], cfg: ServiceConfig) -> list[Item]:
-    from polaris.reward import parse_target_words
-
     q, p, labels = body.get("query"), body.get("prompts"), body.get("labels")
     if not isinstance(q, list) or not isinstance(p, list):
         raise RequestError("expected JSON {'query': [...], 'prompts': [...], 'labels': [...]}")
@@ -137,8 +135,6 @@ def _items_from_openrlhf(body: dict[str, Any], cfg: ServiceConfig) -> list[Item]
         if not judge_prompt:
             judge_prompt = _judge_prompt(prompt, tuple(cfg.length_templates))
         target = label.get("target_words")
-        if isinstance(target, str):
-            target = parse_target_words(target)
         items.append(Item(
             id=str(label["id"]), judge_prompt=judge_prompt, response=response,
             target_words=_target_words(target, f"labels[{i}].target_words"),
@@ -169,17 +165,14 @@ def _items_from_v1(body: dict[str, Any]) -> list[Item]:
     return items
 
 
-_MAX_TARGET = 1_000_000
-
-
 def _target_words(value: Any, where: str) -> int | None:
     """A target length in words, or a 400 naming the field (a negative or absurd target is a caller bug)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or float(value) != int(value) \
-            or not 1 <= value <= _MAX_TARGET:
-        raise RequestError(f"{where} must be a whole number of words between 1 and {_MAX_TARGET:,}, got {value!r}")
-    return int(value)
+    from polaris.reward import target_words_value
+
+    try:
+        return target_words_value(value)
+    except ValueError as e:
+        raise RequestError(f"{where}: {e}") from None
 
 
 def _split(value: Any, where: str) -> str:

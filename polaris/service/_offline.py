@@ -36,27 +36,14 @@ class ScoreSummary:
     cost_usd: float = 0.0
 
 
-#: Largest accepted target: far above any story length, small enough to catch a unit mistake.
-MAX_TARGET_WORDS = 1_000_000
-
-
 def _target(tw: Any) -> tuple[int | None, str | None]:
     """A row's target_words as an int, or the reason it is not one (None when absent)."""
-    from polaris.reward import parse_target_words
+    from polaris.reward import target_words_value
 
-    if tw is None:
-        return None, None
-    if isinstance(tw, str):
-        text = tw.strip()
-        parsed = int(text) if text.isdigit() else (parse_target_words(text) or parse_target_words(f"{text} words"))
-        if parsed is None:
-            return None, f"target_words {tw!r} is not a number of words"
-        tw = parsed
-    if isinstance(tw, bool) or not isinstance(tw, (int, float)):
-        return None, f"target_words must be a number, got {tw!r}"
-    if tw != tw or tw <= 0 or tw > MAX_TARGET_WORDS or float(tw) != int(tw):
-        return None, f"target_words must be a whole number between 1 and {MAX_TARGET_WORDS:,}, got {tw!r}"
-    return int(tw), None
+    try:
+        return target_words_value(tw), None
+    except ValueError as e:
+        return None, str(e)
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any] | None, str | None]]:
@@ -126,17 +113,24 @@ def _row_key(n: int, row: dict[str, Any] | None) -> str:
     return str(row["id"]) if row and row.get("id") is not None else f"line:{n}"
 
 
+#: The fixed leading fields of every output row, in order (a bad input row has them too, as null).
+ROW_FIELDS = ("id", "words", "target_words", "story_quality", "repetition", "blank", "length_penalty",
+              "length_score_sl", "overlong", "think_penalty", "injection_flag", "reward", "failed", "imputed",
+              "imputed_story_quality")
+_COMPONENT_FIELDS = ROW_FIELDS[4:11]
+
+
+def bad_row(key: str, error: str) -> dict[str, Any]:
+    """The output row standing for an input row that could not be scored."""
+    return {**dict.fromkeys(ROW_FIELDS), "id": key, "failed": True, "imputed": False, "error": error}
+
+
 def result_row(r: ItemResult, target_words: int | None) -> dict[str, Any]:
     """The output row of one scored item (fixed keys, then every component, then dimensions)."""
     c = r.components
-    row: dict[str, Any] = {
-        "id": r.id,
-        "words": c.get("words"),
-        "target_words": target_words,
-        "story_quality": r.story_quality,
-    }
-    for k in ("repetition", "blank", "length_penalty", "length_score_sl", "overlong", "think_penalty",
-              "injection_flag"):
+    row: dict[str, Any] = {"id": r.id, "words": c.get("words"), "target_words": target_words,
+                           "story_quality": r.story_quality}
+    for k in _COMPONENT_FIELDS:
         row[k] = c.get(k)
     row.update({"reward": r.reward, "failed": r.failed, "imputed": r.imputed,
                 "imputed_story_quality": r.imputed_story_quality})
@@ -214,8 +208,7 @@ async def score_file_async(
                 for n, row, err, key in chunk:
                     if err is not None:
                         summary.bad_rows.append(err)
-                        rec: dict[str, Any] = {"id": key, "reward": None, "failed": True, "imputed": False,
-                                               "error": err}
+                        rec = bad_row(key, err)
                     else:
                         r, t = by_line[n]
                         rec = result_row(r, t)

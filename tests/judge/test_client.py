@@ -300,3 +300,19 @@ def test_identity_covers_what_changes_a_stored_score():
     ]
     idents = [JudgeClient(c, SPEC).identity for c in changed]
     assert ident not in idents and len(set(idents)) == len(idents)
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    import email.utils
+    from types import SimpleNamespace
+
+    from polaris.judge._backend import _retry_after
+
+    def exc(value):
+        return SimpleNamespace(response=SimpleNamespace(headers={"retry-after": value} if value else {}))
+
+    assert _retry_after(exc("7")) == 7.0 and _retry_after(exc("-3")) == 0.0
+    assert _retry_after(exc(None)) is None and _retry_after(exc("soon")) is None
+    in_30s = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after(exc(in_30s)) <= 30
+    assert _retry_after(exc(email.utils.formatdate(time.time() - 60, usegmt=True))) == 0.0

@@ -131,6 +131,11 @@ def test_score_cli_bad_rows_resume_and_no_judge(tmp_path):
     assert rows[0]["target_words"] == 300 and rows[0]["story_quality"] is None and rows[0]["failed"] is False
     assert rows[3]["target_words"] == 250 and rows[3]["words"] > 150
     assert ":2:" in rows[1]["error"] and "response" in rows[2]["error"] and "duplicate" in rows[4]["error"]
+    from polaris.service._offline import ROW_FIELDS
+
+    for row in rows:  # good and bad rows alike open with every listed field
+        assert tuple(row)[:len(ROW_FIELDS)] == ROW_FIELDS
+    assert rows[1]["reward"] is None and rows[1]["story_quality"] is None and rows[1]["failed"] is True
     assert r.exit_code == 1 and "bad row" in r.output
     # resume: nothing is redone
     r2 = CliRunner().invoke(command, [str(tmp_path), str(inp), "-o", str(out), "--judge", "none", "--no-progress"])

@@ -76,11 +76,18 @@ def test_bad_labels_are_400(tmp_path):
         r1 = await post(url, "/get_reward", {"query": [query("x")], "prompts": [TEMPLATED], "labels": ["{not json"]})
         r2 = await post(url, "/get_reward", {"query": [query("x")], "prompts": [TEMPLATED], "labels": [{"id": 1}]})
         r3 = await post(url, "/get_reward", {"query": [query("x")], "prompts": [], "labels": []})
-        return r1, r2, r3
+        r4 = await post(url, "/get_reward", {"query": [query("x")], "prompts": [TEMPLATED],
+                                             "labels": [label(4, target_words="lots")]})
+        r5 = await post(url, "/get_reward", {"query": [query(story_words(300, 5))], "prompts": [TEMPLATED],
+                                             "labels": [label(5, target_words="3k")]})
+        return r1, r2, r3, r4, r5
 
-    (s1, b1), (s2, b2), (s3, _) = run(_with_service(go, tmp=tmp_path))
-    assert (s1, s2, s3) == (400, 400, 400)
+    (s1, b1), (s2, b2), (s3, _), (s4, b4), (s5, b5) = run(_with_service(go, tmp=tmp_path))
+    assert (s1, s2, s3, s4) == (400, 400, 400, 400)
     assert "labels[0]" in b1["error"] and "target_words" in b2["error"]
+    # an unreadable target is the caller's bug, never silently "no target"
+    assert "labels[0].target_words" in b4["error"] and "'lots'" in b4["error"]
+    assert s5 == 200 and b5["extra_logs"]["length_penalty"][0] > 0  # "3k" read as 3,000 words: 300 is far off
 
 
 def test_inflight_dedup_one_judge_call(tmp_path):
