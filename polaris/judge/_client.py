@@ -28,6 +28,10 @@ from polaris.schema.rubric import RubricSpec
 
 __all__ = ["JudgeClient", "parse_json_lenient"]
 
+#: Bumped when the code that turns an answer into a stored score changes (quote matching, the
+#: rubric's formulas), so judgments stored by an older revision are not reused.
+SCORING_REVISION = 2
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
 
@@ -90,7 +94,7 @@ class JudgeClient:
                            "extra_body": [b.backend.extra_body for b in self.backends]}, sort_keys=True, default=str)
         digest = hashlib.sha256(sent.encode()).hexdigest()[:16]
         return (f"{members}|{self.cfg.combine}|{self.rubric_hash}|quotes:{self.cfg.fabricated_quote_policy}"
-                f"|sent:{digest}")
+                f"|sent:{digest}|scoring:{SCORING_REVISION}")
 
     @property
     def in_flight(self) -> int:

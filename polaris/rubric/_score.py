@@ -41,6 +41,8 @@ _QUOTE_CHARS = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "�
 _WS = re.compile(r"\s+")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _EDGE = " \t\n\"'`«»"
+#: Words each part of an elided quote ("a ... b") needs to count as evidence.
+MIN_ELIDED_PART_WORDS = 3
 
 
 def normalise_for_quotes(text: str) -> str:
@@ -52,12 +54,15 @@ def quote_in_story(quote: str, normalised_story: str) -> bool:
     """True when ``quote`` is verbatim in the (normalised) story.
 
     Surrounding quotation marks are ignored; an ellipsis marks an elision, so each part must occur
-    verbatim and in order. Case and punctuation inside the quote must match.
+    verbatim and in order, and each must be at least ``MIN_ELIDED_PART_WORDS`` words (otherwise
+    "The ... end" would pass as evidence). Case and punctuation inside the quote must match.
     """
     q = normalise_for_quotes(quote).strip(_EDGE)
     parts = [p.strip(_EDGE) for p in _ELLIPSIS.split(q)]
     parts = [p for p in parts if p]
     if not parts:
+        return False
+    if len(parts) > 1 and any(len(p.split()) < MIN_ELIDED_PART_WORDS for p in parts):
         return False
     pos = 0
     for part in parts:
