@@ -39,10 +39,19 @@ class PreflightReport:
     mean_cost_usd: float = 0.0
     mean_tokens: float = 0.0
     run_judgments: int | None = None
+    answers: int = 0  # judge answers received (a re-ask is a second answer)
+    parse_failures: int = 0  # answers that were not valid JSON for the rubric (re-asked or failed)
+    policy_without_think: int = 0  # thinking on, but the policy server returned no reasoning at all
 
     @property
     def failure_rate(self) -> float:
+        """Judgments that failed for good (after retries and the re-ask)."""
         return self.failures / self.judgments if self.judgments else 0.0
+
+    @property
+    def parse_failure_rate(self) -> float:
+        """Judge answers that were unusable for the rubric (each one costs a re-ask or the judgment)."""
+        return self.parse_failures / self.answers if self.answers else 0.0
 
     @property
     def gap(self) -> float | None:
@@ -66,16 +75,33 @@ def _dim_means(results: list[ItemResult]) -> dict[str, float]:
     return {k: statistics.fmean(v) for k, v in acc.items()}
 
 
-async def _policy_samples(url: str, model: str, prompt: str, k: int, max_tokens: int) -> list[str]:
+_PARSE_FAILURES = ("invalid_answer", "truncated_answer")
+
+
+async def _policy_samples(url: str, model: str, prompt: str, k: int, max_tokens: int,
+                          thinking: bool) -> list[tuple[str, bool]]:
+    """k policy outputs as (full response, had reasoning). With thinking on, a server that
+    separates the reasoning (``reasoning_content``) gets it put back in front of ``</think>``, as
+    the policy emits it in training; one that returns no reasoning at all gets an empty block, so
+    the story is judged rather than floored for a format the server changed."""
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=url, api_key="unused", max_retries=2, timeout=600)
     try:
         resp = await client.chat.completions.create(
             model=model, messages=[{"role": "user", "content": prompt}], n=k, max_tokens=max_tokens, temperature=1.0)
-        return [c.message.content or "" for c in resp.choices]
     finally:
         await client.close()
+    out = []
+    for c in resp.choices:
+        content = c.message.content or ""
+        if not thinking or "</think>" in content:
+            out.append((content, True))
+            continue
+        reasoning = getattr(c.message, "reasoning_content", None) or (c.message.model_extra or {}).get(
+            "reasoning_content")
+        out.append((f"<think>\n{reasoning or ''}\n</think>\n{content}", bool(reasoning)))
+    return out
 
 
 async def preflight_async(
@@ -112,11 +138,12 @@ async def preflight_async(
         if policy_url:
             max_tok = cfg.max_new_tokens or 8192
             texts = await asyncio.gather(*(_policy_samples(policy_url, policy_model, r["prompt"], policy_samples,
-                                                           max_tok) for r in chosen))
+                                                           max_tok, cfg.thinking) for r in chosen))
             for r, outs in zip(chosen, texts):
                 jp = r.get("judge_prompt") or strip_length_instruction(r["prompt"], cfg.length_templates)
+                rep.policy_without_think += sum(not had for _, had in outs)
                 items = [Item(id=f"{r['id']}#{i}", judge_prompt=jp, response=t, target_words=r.get("target_words"))
-                         for i, t in enumerate(outs)]
+                         for i, (t, _) in enumerate(outs)]
                 groups.append(await scorer.score(items))
     finally:
         await scorer.aclose()
@@ -128,6 +155,10 @@ async def preflight_async(
         j = x.judgment
         assert j is not None
         rep.latencies.append(j.latency_s)
+        for m in j.members:
+            final_parse_failure = m.failed and m.failure_reason in _PARSE_FAILURES
+            rep.parse_failures += m.reasks + int(final_parse_failure)
+            rep.answers += m.reasks + int(not m.failed or final_parse_failure)
         if j.failed:
             rep.failures += 1
             rep.failure_reasons[j.failure_reason or "unknown"] = rep.failure_reasons.get(j.failure_reason or "unknown", 0) + 1
@@ -203,10 +234,15 @@ def format_report(rep: PreflightReport) -> str:
     lines = [f"judged: {rep.n_reference} references, {rep.n_policy} policy samples "
              f"({rep.judgments} judgments)",
              f"failure rate: {rep.failure_rate:.1%} {dict(rep.failure_reasons) if rep.failure_reasons else ''}",
+             f"parse-failure rate: {rep.parse_failure_rate:.1%} ({rep.parse_failures} of {rep.answers} judge answers "
+             f"unusable for the rubric)",
              f"latency s: p50 {f(rep.percentile(0.5), 2)}  p90 {f(rep.percentile(0.9), 2)}  "
              f"max {f(rep.percentile(1.0), 2)}"]
     if rep.reference_sq:
         lines.append(f"reference SQ: mean {f(statistics.fmean(rep.reference_sq))}")
+    if rep.policy_without_think:
+        lines.append(f"note: {rep.policy_without_think} policy samples came without reasoning although thinking is "
+                     f"on; judged as the text the server returned")
     if rep.policy_sq:
         lines.append(f"policy SQ: mean {f(statistics.fmean(rep.policy_sq))}; reference - policy gap {f(rep.gap)}; "
                      f"within-group std {f(rep.within_group_std)}")

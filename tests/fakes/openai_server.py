@@ -277,6 +277,8 @@ class FakeOpenAIServer:
                 _bump_one_integer(obj, schema, schema)
             if fault == "extra_key" and isinstance(obj, dict):
                 obj["overall_score"] = 108
+            if isinstance(obj, list):  # several choices (a policy endpoint asked for n samples)
+                return self._choices(body, obj)
             content = obj if isinstance(obj, str) else json.dumps(obj)
             if fault == "truncated":
                 content = content[: max(1, len(content) // 2)]
@@ -295,6 +297,20 @@ class FakeOpenAIServer:
                 "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
             }
         )
+
+    def _choices(self, body: dict[str, Any], outs: list[Any]) -> web.Response:
+        """One choice per element: a string is the content; a dict may also carry ``reasoning_content``
+        (what reasoning-aware servers return when they separate the thinking from the answer)."""
+        with self._lock:
+            self.ok_answers += 1
+        choices = []
+        for i, o in enumerate(outs):
+            msg = {"role": "assistant", **(o if isinstance(o, dict) else {"content": o})}
+            choices.append({"index": i, "finish_reason": "stop", "message": msg})
+        pt, ct = self.usage_tokens
+        return web.json_response({"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
+                                  "model": body.get("model", "fake"), "choices": choices,
+                                  "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}})
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake-judge", "object": "model"}]})

@@ -65,3 +65,65 @@ def test_preflight_exits_1_when_every_judgment_fails(capsys):
                    "--judge-url", f"http://127.0.0.1:{srv.port}/v1", "--judge-model", "fake"])
     captured = capsys.readouterr()
     assert rc == 1 and "failure rate: 100.0%" in captured.out and "every judgment failed" in captured.err
+
+
+def _judge_or_policy(policy_outputs):
+    """Answers judge calls (they carry a response_format) with a schema instance, policy calls with
+    ``policy_outputs(body)`` — one choice per element."""
+    from openai_server import SchemaFaker
+
+    def answer(body, story):
+        fmt = body.get("response_format")
+        if fmt is None:
+            return policy_outputs(body)
+        return SchemaFaker(story, "random").build(fmt.get("json_schema", {}).get("schema") or fmt["schema"])
+
+    return answer
+
+
+def test_preflight_with_a_policy_endpoint_reports_gap_spread_and_parse_failures(capsys):
+    from judge_helpers import story_words
+
+    seed = iter(range(10_000))
+    policy = _judge_or_policy(lambda body: [story_words(250, next(seed)) for _ in range(body.get("n", 1))])
+    with FakeOpenAIServer(answer_fn=policy).running() as srv:
+        srv.script(["truncated"])  # the first judge answer is cut off: re-asked, then fine
+        url = f"http://127.0.0.1:{srv.port}/v1"
+        rc = main(["preflight", str(ROOT / "recipes" / "demo.yaml"), "-n", "3", "--judge-url", url,
+                   "--judge-model", "fake", "--policy-url", url, "--policy-model", "fake-policy"])
+        policy_calls = [r for r in srv.requests if "response_format" not in r]
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "judged: 3 references, 12 policy samples (15 judgments)" in out
+    assert len(policy_calls) == 3 and all(r["n"] == 4 and r["model"] == "fake-policy" for r in policy_calls)
+    assert "parse-failure rate: 6.2% (1 of 16 judge answers" in out  # 15 judgments + 1 re-ask
+    assert "failure rate: 0.0%" in out
+    m = re.search(r"policy SQ: mean (-?[\d.]+); reference - policy gap (-?[\d.]+); within-group std ([\d.]+)", out)
+    assert m and float(m.group(3)) > 0, out  # GRPO needs spread: it is measured, not n/a
+
+
+def test_preflight_puts_separated_reasoning_back_before_judging(tmp_path, capsys, monkeypatch):
+    import json
+
+    from judge_helpers import story_words
+
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key-for-the-fake-judge")
+    rows = [json.loads(x) for x in (ROOT / "data" / "demo_stories.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if 1000 <= r["target_words"] <= 4000][:1]
+    export = tmp_path / "export.jsonl"
+    export.write_text("".join(json.dumps({"uid": r["id"], "prompt": r["prompt"], "target_word_count": r["target_words"]})
+                              + "\n" for r in rows))
+    # polaris9b thinks; this server returns the reasoning apart (two samples) or not at all (one)
+    outs = [{"content": story_words(300, 1), "reasoning_content": "Plan: a storm, a boat."},
+            {"content": story_words(300, 2), "reasoning_content": "Plan: a lighthouse."},
+            {"content": story_words(300, 3)}]
+    with FakeOpenAIServer(answer_fn=_judge_or_policy(lambda body: outs[:body.get("n", 1)])).running() as srv:
+        url = f"http://127.0.0.1:{srv.port}/v1"
+        rc = main(["preflight", str(ROOT / "recipes" / "polaris9b.yaml"), "-n", "1", "--data", str(export),
+                   "--judge-url", url, "--judge-model", "fake", "--policy-url", url])
+        judged = [r for r in srv.requests if "response_format" in r]
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "note: 1 policy samples came without reasoning" in out
+    # every policy sample was judged (none floored as a format failure), and the judge never saw a plan
+    assert len(judged) == 3 and "Plan:" not in json.dumps(judged)
