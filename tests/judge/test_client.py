@@ -316,3 +316,40 @@ def test_retry_after_reads_seconds_and_http_dates():
     in_30s = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= _retry_after(exc(in_30s)) <= 30
     assert _retry_after(exc(email.utils.formatdate(time.time() - 60, usegmt=True))) == 0.0
+
+
+def test_backoff_doubles_to_its_cap_with_bounded_jitter_and_honours_retry_after():
+    from polaris.judge._backend import Backend
+
+    cfg = judge_cfg("http://127.0.0.1:1/v1", retries={"max_attempts": 6, "initial_backoff_s": 1.0,
+                                                       "max_backoff_s": 8.0, "jitter_s": 0.5})
+    b = Backend(cfg.backend, cfg)
+    for attempt, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (6, 8.0)]:
+        waits = [b._wait(attempt, None) for _ in range(200)]
+        assert all(base <= w <= base + 0.5 for w in waits), (attempt, min(waits), max(waits))
+        assert max(waits) - min(waits) > 0.1  # jittered, not a fixed schedule
+    assert b._wait(1, 5.0) >= 5.0 and b._wait(1, 30.0) <= 8.0 + 0.5  # Retry-After, up to the cap
+    no_honour = judge_cfg("http://127.0.0.1:1/v1", retries={"honor_retry_after": False, "initial_backoff_s": 0.01,
+                                                             "jitter_s": 0.01})
+    assert Backend(no_honour.backend, no_honour)._wait(1, 5.0) < 1.0
+
+
+def test_tokens_per_minute_is_charged_the_reported_usage_not_the_estimate():
+    # The bucket is charged an estimate before the call (prompt chars / 4 + max_tokens) and corrected
+    # by the usage the endpoint reports: the fake reports 1,000 + 200 tokens per call.
+    async def go():
+        srv = await FakeOpenAIServer(usage_tokens=(1000, 200)).start()
+        client = JudgeClient(judge_cfg(srv.base_url, tokens_per_minute=60_000), SPEC)
+        try:
+            j = await client.judge(PROMPT, story_words(300))
+            bucket = client.backends[0]._tpm
+            bucket._refill()
+            return j, bucket._tokens, bucket.capacity
+        finally:
+            await client.aclose()
+            await srv.stop()
+
+    j, left, capacity = run(go())
+    assert not j.failed and j.prompt_tokens == 1000
+    # charged 1,200 (plus at most a second of refill), not the ~5,000-token estimate
+    assert capacity - 1200 <= left <= capacity - 1200 + 1000
