@@ -83,6 +83,9 @@ def run_service(
     msg = (f"polaris reward service on http://{host}:{port} (state: {state_dir}; "
            f"auth: {'bearer token from $' + token_env if token else 'none, loopback only'})")
     (print_fn or print)(msg)
+    if not use_judge and cfg.reward.weights.story_quality != 0:
+        (print_fn or print)("no judge (--judge none): /get_reward answers 422 for samples whose reward needs the "
+                            "judge's story quality; /v1/score returns reward null for them")
     # a large backlog: a GRPO step opens hundreds of connections at once (one per sample)
     web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout_s, print=None,
                 access_log=None, handle_signals=True, backlog=4096)

@@ -82,3 +82,26 @@ def test_score_draws_progress_and_honours_concurrency(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "scoring" in p.stderr and "6/6" in p.stderr  # the bar, on stderr
     assert len(out.read_text().splitlines()) == 6 and peak == 3
+
+
+def test_serve_reward_judge_none_says_so_and_never_answers_zero(tmp_path):
+    service_cfg(judge_cfg("http://127.0.0.1:9/v1")).write(tmp_path)
+    port = _free_port()
+    proc = _start(tmp_path, tmp_path / "state", port, ["--judge", "none"])
+    templated = "<|im_start|>user\nWrite a story.<|im_end|>\n<|im_start|>assistant\n<think>\n"
+    body = {"query": [templated + "x\n</think>\n" + story_words(300, 1) + "<|im_end|>"], "prompts": [templated],
+            "labels": [json.dumps({"id": "s1", "target_words": 300})]}
+
+    async def post():
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"http://127.0.0.1:{port}/get_reward", json=body) as r:
+                return r.status, await r.json()
+
+    try:
+        status, answer = asyncio.run(post())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    banner = proc.stdout.read().decode()
+    assert status == 422 and "no judge" in answer["error"]
+    assert "no judge (--judge none)" in banner
