@@ -16,17 +16,23 @@ from polaris.service._app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextlib.asynccontextmanager
-async def running_service(cfg: Any, state_dir: Any, **kw: Any) -> AsyncIterator[str]:
-    """Yield the base URL of a running service; cleanup runs the app's graceful shutdown."""
-    app = create_app(cfg, state_dir, **kw)
+async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on a free 127.0.0.1 port: the runner (``await runner.cleanup()`` to stop) and
+    the base URL ``http://127.0.0.1:PORT``."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def running_service(cfg: Any, state_dir: Any, **kw: Any) -> AsyncIterator[str]:
+    """Yield the base URL of a running service; cleanup runs the app's graceful shutdown."""
+    runner, url = await start_app(create_app(cfg, state_dir, **kw))
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         await runner.cleanup()
 

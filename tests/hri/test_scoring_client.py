@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from aiohttp import web
+from fakes.service_helpers import start_app
 
 from polaris.hri._scoring import ScoreClient, ScoreRequest
 
@@ -34,12 +35,8 @@ def test_concurrency_above_aiohttp_pool_default_reaches_the_service():
 
         app = web.Application()
         app.router.add_post("/v1/score", score)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        client = ScoreClient(f"http://127.0.0.1:{port}", token_env=None, timeout_s=60, retries=1, max_concurrency=n)
+        runner, url = await start_app(app)
+        client = ScoreClient(url, token_env=None, timeout_s=60, retries=1, max_concurrency=n)
         try:
             tasks = [asyncio.ensure_future(client.score(_request(i))) for i in range(n)]
             deadline = time.monotonic() + 30

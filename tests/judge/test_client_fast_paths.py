@@ -18,6 +18,7 @@ import socket
 from aiohttp import web
 from judge_helpers import judge_cfg, story_words
 from openai_server import FakeOpenAIServer
+from service_helpers import start_app
 
 from polaris.judge import JudgeClient, Judgment, MemberResult, build_messages
 from polaris.judge._backend import Backend
@@ -40,12 +41,8 @@ async def _recording_server(seen: list[tuple[dict, dict]]) -> tuple[web.AppRunne
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/v1"
+    runner, url = await start_app(app)
+    return runner, url + "/v1"
 
 
 def test_request_is_what_sdk_create_sends(monkeypatch):

@@ -8,6 +8,7 @@ import asyncio
 
 from aiohttp import web
 from judge_helpers import judge_cfg
+from service_helpers import start_app
 
 from polaris.judge._backend import Backend
 
@@ -24,12 +25,8 @@ async def _server(arrived: list[str]) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/v1"
+    runner, url = await start_app(app)
+    return runner, url + "/v1"
 
 
 def test_queued_call_is_sent_before_the_finished_answer_is_returned():
