@@ -94,7 +94,11 @@ class LocalHead:
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
-        self._wait_ready(timeout_s)
+        try:
+            self._wait_ready(timeout_s)
+        except BaseException:  # Ctrl-C while waiting too: the head runs in its own session, nothing else stops it
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout_s: float) -> None:
         assert self.proc is not None
@@ -110,7 +114,6 @@ class LocalHead:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.5)
-        self.stop()
         raise LaunchError(f"the local Ray head did not answer on {self.dashboard_url} within {timeout_s:.0f} s")
 
     def stop(self, grace_s: float = 60.0) -> None:

@@ -205,3 +205,13 @@ def test_run_dirs_are_never_reused(tmp_path):
     first.mkdir(parents=True)
     second = new_run_dir(tmp_path, "x", "a" * 64, now)
     assert second != first and second.name == first.name + "-2"
+
+
+def test_output_checkpoint_dir_reaches_the_argv(tmp_path):
+    # shared storage for multi-node checkpoints: the recipe field must be what OpenRLHF writes to
+    bundle = compile_recipe(load_recipe(str(RECIPES / "demo.yaml"), ["output.checkpoint_dir=/shared/ckpt/demo"]))
+    argv = bundle.argv
+    assert argv[argv.index("--ckpt.path") + 1] == "/shared/ckpt/demo/ds"
+    assert argv[argv.index("--ckpt.output_dir") + 1] == "/shared/ckpt/demo/hf"
+    default = compile_recipe(load_recipe(str(RECIPES / "demo.yaml"))).argv
+    assert default[default.index("--ckpt.path") + 1] == "checkpoints/ds"

@@ -132,7 +132,7 @@ def build_argv(recipe: Any, *, paths: BundlePaths | None = None, checkpoint_dir:
         a.add("--eval.temperature", g.eval.temperature, "grpo.eval.temperature")
         a.add("--eval.n_samples_per_prompt", g.eval.samples_per_prompt, "grpo.eval.samples_per_prompt")
     # Checkpoints and logging
-    ckpt = checkpoint_dir or p.checkpoints
+    ckpt = checkpoint_dir or r.output.checkpoint_dir or p.checkpoints
     a.add("--ckpt.path", f"{ckpt}/ds", "output.checkpoint_dir")
     a.add("--ckpt.output_dir", f"{ckpt}/hf", "output.checkpoint_dir")
     a.add("--ckpt.save_steps", r.output.checkpoint_every_steps, "output.checkpoint_every_steps")
