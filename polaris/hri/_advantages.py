@@ -61,15 +61,21 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
             f"abort_failed_fraction {cfg.abort_failed_fraction}; training stops rather than learn from imputed "
             "rewards. Check the reward service (/healthz, /metrics) and the judge provider.")
     sq = _row_values(experiences, "story_quality") if "story_quality" in experiences[0].info else None
+    # Rows with a real judge score: not failed, and judged (a floored or fixed-reward row logs SQ 0
+    # without one). Executors older than the "judged" log: every successful row.
+    scored = ([v >= 0.5 and not f for v, f in zip(_row_values(experiences, "judged"), failed)]
+              if "judged" in experiences[0].info else [not f for f in failed])
 
-    def mean_of(values, kind):
-        ok = [v for v, f, r in zip(values, failed, is_ref) if not f and r == kind]
-        ok = ok or [v for v, f in zip(values, failed) if not f]
-        return sum(ok) / len(ok)
+    def mean_of(values, kind, ok_rows):
+        ok = [v for v, k, r in zip(values, ok_rows, is_ref) if k and r == kind]
+        ok = ok or [v for v, k in zip(values, ok_rows) if k]
+        return sum(ok) / len(ok) if ok else None
 
-    new_r = [mean_of(rewards, r) if f else v for v, f, r in zip(rewards, failed, is_ref)]
-    new_sq = [mean_of(sq, r) if f else v for v, f, r in zip(sq, failed, is_ref)] if sq is not None else None
-    recomputed = _composite_with_mean_sq(experiences, failed, sq, cfg)
+    new_r = [mean_of(rewards, r, [not x for x in failed]) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+    new_sq = None
+    if sq is not None and any(scored):
+        new_sq = [mean_of(sq, r, scored) if f else v for v, f, r in zip(sq, failed, is_ref)]
+    recomputed = _composite_with_mean_sq(experiences, failed, sq, scored, cfg)
     if recomputed is not None:  # rows whose penalties are known get POLARIS's rule, others the scalar mean
         rec_r, rec_sq, known = recomputed
         new_r = [a if k else b for a, b, k in zip(rec_r, new_r, known)]
@@ -92,21 +98,25 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
 _COMPONENT_KEYS = ("repetition", "blank", "length_penalty", "length_score_sl", "overlong", "think_penalty")
 
 
-def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | None, cfg: HookConfig):
-    """(rewards, story_qualities, known) with failed rows recomputed from the batch-mean SQ, or None.
+def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | None, scored: list[bool],
+                            cfg: HookConfig):
+    """(rewards, story_qualities, known) with failed rows recomputed from the mean SQ of the
+    ``scored`` rows (POLARIS: the batch mean of valid scores), or None when that cannot be done.
 
     ``known`` marks the rows whose deterministic components were logged (``components_logged``).
     """
     info = experiences[0].info
-    if sq is None or not cfg.reward or any(k not in info for k in _COMPONENT_KEYS):
+    if sq is None or not any(scored) or not cfg.reward or any(k not in info for k in _COMPONENT_KEYS):
         return None
     known = ([v >= 0.5 for v in _row_values(experiences, "components_logged")]
              if "components_logged" in info else [True] * len(failed))
-    from polaris.reward import Components, composite, impute_batch_mean
+    from polaris.reward import Components, composite
     from polaris.schema.reward import RewardConfig
 
     reward_cfg = RewardConfig.model_validate(cfg.reward)
-    new_sq, _ = impute_batch_mean([None if f else v for v, f in zip(sq, failed)])
+    valid = [v for v, ok in zip(sq, scored) if ok]
+    mean_sq = sum(valid) / len(valid)
+    new_sq = [mean_sq if f else v for v, f in zip(sq, failed)]
     cols = {k: _row_values(experiences, k) for k in _COMPONENT_KEYS}
     rewards = [float(v) for e in experiences for v in e.rewards.flatten().tolist()]
     out = []

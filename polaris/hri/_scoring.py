@@ -53,6 +53,7 @@ class ScoreRequest:
 class ScoreResult:
     failed: bool
     reward: float | None = None
+    story_quality: float | None = None  # the judge's SQ; None when failed or never judged (floored, fixed)
     components: dict = field(default_factory=dict)
     flags: dict = field(default_factory=dict)
     dimensions: dict = field(default_factory=dict)
@@ -142,5 +143,7 @@ def _parse(data: object, key: str) -> ScoreResult:
     if res.get("failed") or reward is None:
         return ScoreResult(failed=True, components=res.get("components") or {}, flags=res.get("flags") or {},
                            dimensions=res.get("dimensions") or {}, error="judge failed (service reported failure)")
+    sq = res.get("story_quality")
     return ScoreResult(failed=False, reward=float(reward), components=res.get("components") or {},
-                       flags=res.get("flags") or {}, dimensions=res.get("dimensions") or {})
+                       flags=res.get("flags") or {}, dimensions=res.get("dimensions") or {},
+                       story_quality=float(sq) if isinstance(sq, (int, float)) and not isinstance(sq, bool) else None)

@@ -85,7 +85,7 @@ class PolarisExecutor(SingleTurnAgentExecutor):
         # id(sampling_params) -> [sampling_params (strong ref), calls claimed so far]
         self._groups: dict[int, list] = {}
         fixed = ["is_reference", "judge_failed", "reference_dropped", "ref_reward_x_n", "story_quality",
-                 "components_logged"]
+                 "judged", "components_logged"]
         self._component_keys = [k for k in self.cfg.reward_keys if k not in fixed]
         self._keys = fixed + self._component_keys
 
@@ -234,8 +234,12 @@ class PolarisExecutor(SingleTurnAgentExecutor):
             for k in self._component_keys:
                 logs[k] = float(comps[k])
             logs["components_logged"] = 1.0
-        if not failed and "story_quality" in comps:
-            logs["story_quality"] = float(comps["story_quality"])
+        # The judge's SQ is the result's own field (not a component). "judged" marks the rows whose SQ
+        # is a real score: only those may enter the batch mean that imputes failed rows (a floored
+        # or fixed-reward row has no SQ, and its 0 must not pull the mean down).
+        if not failed and res.story_quality is not None:
+            logs["story_quality"] = float(res.story_quality)
+            logs["judged"] = 1.0
         reward = 0.0 if failed else float(res.reward)  # placeholder only with judge_failed=1
         logs["is_reference"] = 1.0 if is_reference else 0.0
         logs["judge_failed"] = 1.0 if failed else 0.0

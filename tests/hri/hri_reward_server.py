@@ -35,15 +35,16 @@ class RewardServer:
             if self.seen[item["key"]] <= self.flaky:
                 return web.json_response({"error": "busy"}, status=503)
             text = item["response"]
+            # the shape of polaris.service's /v1/score: SQ is the result's own field, the deterministic
+            # components are computed (and returned) for failed rows too
+            comps = {k: -0.5 for k in self.components}
             if "FAIL" in text:
-                results.append({"key": item["key"], "reward": None, "failed": True, "components": {}, "flags": {},
-                                "dimensions": {}})
+                results.append({"key": item["key"], "reward": None, "failed": True, "story_quality": None,
+                                "components": comps, "flags": {}, "dimensions": {}})
                 continue
             sq = float(text.split().count("good"))
-            comps = {k: -0.5 for k in self.components}
-            comps["story_quality"] = sq
-            results.append({"key": item["key"], "reward": sq, "failed": False, "components": comps, "flags": {},
-                            "dimensions": {}})
+            results.append({"key": item["key"], "reward": sq, "failed": False, "story_quality": sq,
+                            "components": comps, "flags": {}, "dimensions": {}})
         return web.json_response({"results": results})
 
     def _run(self):

@@ -137,6 +137,9 @@ def test_judge_failure_end_to_end_is_imputed(openrlhf_real, install_hook, tmp_pa
                                                     sampling_params=SamplingParams(max_tokens=None), max_length=512,
                                                     hf_tokenizer=tok, num_samples=N))
     assert [r["extra_logs"]["judge_failed"] for r in rows] == [0.0, 1.0, 0.0, 0.0]
+    # the judge's SQ comes from the service's own field; only judged rows say so
+    assert [r["extra_logs"]["judged"] for r in rows] == [1.0, 0.0, 1.0, 1.0]
+    assert [r["extra_logs"]["story_quality"] for r in rows][:3] == [1.0, 0.0, 3.0]
     gen = SamplesGenerator.__new__(SamplesGenerator)
     gen.args = make_args(N)
     exps = [gen._process_response_into_experience(r, max_len=512) for r in rows]
@@ -252,3 +255,42 @@ def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_rea
     assert [got[i] for i in (0, 2, 3)] == pytest.approx([rewards[0], rewards[2], rewards[3]])
     sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
     assert sqs[1] == pytest.approx(mean_sq)
+
+
+def test_rows_never_judged_stay_out_of_the_imputed_mean(openrlhf_real, install_hook):
+    """A floored row (injection, format) or a fixed-reward reference logs SQ 0 without a judge score:
+    the failed row's SQ is the mean of the judged rows only (POLARIS: valid scores, not 0)."""
+    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
+
+    from polaris.reward import Components, composite
+    from polaris.schema.reward import RewardConfig
+
+    cfg = RewardConfig()
+    install_hook(reward=cfg.model_dump(mode="json"), weight={"peak": 0.4, "warmup_steps": 0})
+    pens = {"repetition": 0.1, "blank": 0.0, "length_penalty": 0.2, "length_score_sl": 50.0, "overlong": 0.0,
+            "think_penalty": 0.0}
+    comps = Components(words=0, story="", format_ok=True, injection_flag=False, **pens)
+    # row 0 judged 0.6, row 1 failed, row 2 floored (no judge: SQ logged 0), row 3 the reference judged 0.8
+    spec = [(0.6, 1, 0), (None, 0, 1), (None, 0, 0), (0.8, 1, 0)]
+    gen = SamplesGenerator.__new__(SamplesGenerator)
+    gen.args = make_args(N)
+    rows = []
+    for i, (sq, judged, failed) in enumerate(spec):
+        r = composite(sq, comps, cfg) if sq is not None else (cfg.injection_floor if not failed else 0.0)
+        rows.append(gen._process_response_into_experience({
+            "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
+            "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False,
+            "extra_logs": {"is_reference": float(i == 3), "judge_failed": float(failed), "judged": float(judged),
+                           "story_quality": sq or 0.0, "ref_reward_x_n": N * r if i == 3 else 0.0,
+                           "injection_flag": float(i == 2), "components_logged": 1.0, **pens}},
+            max_len=512))
+    maker = make_experience_maker(make_args(N, micro_batch_size=2))
+    batches = maker.split_rollout_samples(rows)
+    for b in batches:
+        b.kl = torch.zeros_like(b.action_mask, dtype=torch.float32)
+    out = maker.compute_advantages_and_returns(batches)
+    got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
+    sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
+    assert sqs[1] == pytest.approx(0.7)  # (0.6 + 0.8) / 2, not (0.6 + 0 + 0.8) / 3
+    assert got[1] == pytest.approx(composite(0.7, comps, cfg))
+    assert got[2] == pytest.approx(cfg.injection_floor) and sqs[2] == 0.0  # the floored row is untouched

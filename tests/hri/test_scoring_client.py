@@ -53,3 +53,35 @@ def test_concurrency_above_aiohttp_pool_default_reaches_the_service():
     seen, results = asyncio.run(main())
     assert seen == n
     assert [r.failed for r in results] == [False] * n and {r.reward for r in results} == {0.5}
+
+
+def test_client_reads_the_real_service_answer():
+    # contract: what polaris.service's /v1/score returns is what the executor's client parses
+    # (the judge's SQ is the result's own field, not a component)
+    from fakes.judge_helpers import judge_cfg, service_cfg, story_words
+    from fakes.openai_server import FakeOpenAIServer
+    from fakes.service_helpers import running_service
+
+    async def main():
+        srv = await FakeOpenAIServer().start()
+        try:
+            async with running_service(service_cfg(judge_cfg(srv.base_url)), None) as url:
+                client = ScoreClient(url, token_env=None, timeout_s=60, retries=1, max_concurrency=4)
+                try:
+                    req = _request(0)
+                    req.response = "<think>x</think>\n" + story_words(300, 3)
+                    ok = await client.score(req)
+                    req2 = _request(1)
+                    req2.response = "no closing think tag: a format failure, floored without the judge"
+                    floored = await client.score(req2)
+                finally:
+                    await client.close()
+        finally:
+            await srv.stop()
+        return ok, floored, srv.calls
+
+    ok, floored, calls = asyncio.run(main())
+    assert not ok.failed and ok.story_quality is not None and ok.story_quality != 0.0
+    assert "story_quality" not in ok.components and "repetition" in ok.components
+    assert not floored.failed and floored.story_quality is None and floored.reward is not None
+    assert calls == 1
