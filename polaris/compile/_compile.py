@@ -72,7 +72,8 @@ def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
     clip = recipe.reward.clip
     for p in check_train_time(
         result.args,
-        reward_range=(-clip, clip),
+        # an explicit grpo.advantage_clip is meant to bind (on advantages, not rewards): nothing to check
+        reward_range=(-clip, clip) if recipe.grpo.advantage_clip is None else None,
         prompt_tokens=recipe.grpo.max_prompt_tokens,
         model_id=recipe.model.policy,
     ):

@@ -60,6 +60,13 @@ class GRPOConfig(Section):
     normalize_by_std: bool = Field(
         default=True, description="Divide group-centred rewards by the group std (GRPO); false = Dr.GRPO-style."
     )
+    advantage_clip: float | None = Field(
+        default=None,
+        gt=0,
+        description="Clamp every row's advantage (the group-centred reward, reference weight applied) to "
+        "[-c, c] (OpenRLHF --reward.clip_range, which acts after the group baseline). null = no clamp, as "
+        "POLARIS; the composite reward itself is clipped by reward.clip in the reward service.",
+    )
     samples_per_prompt: int = Field(
         default=6, ge=1, description="Rows per group, the reference slot included when reference injection is on."
     )

@@ -50,7 +50,8 @@ def test_polaris9b_is_the_paper_layout(tmp_path):
     assert args.actor.num_nodes * args.actor.num_gpus_per_node == 4
     assert args.vllm.num_engines * args.vllm.tensor_parallel_size == 4
     assert args.actor.eps_clip_low_high == [0.2, 0.28]
-    assert args.reward.clip_range == [-2.0, 2.0]
+    # OpenRLHF clamps after the group baseline: no clamp on advantages unless grpo.advantage_clip says so
+    assert args.reward.clip_range == [-1.0e9, 1.0e9]
     assert args.data.max_len == 8448 and args.rollout.max_new_tokens == 8192
     plan = read_json(out / "plan.json")
     assert bundle.summary["memory_verdict"] in ("fits", "tight")
@@ -215,3 +216,17 @@ def test_output_checkpoint_dir_reaches_the_argv(tmp_path):
     assert argv[argv.index("--ckpt.output_dir") + 1] == "/shared/ckpt/demo/hf"
     default = compile_recipe(load_recipe(str(RECIPES / "demo.yaml"))).argv
     assert default[default.index("--ckpt.path") + 1] == "checkpoints/ds"
+
+
+def test_advantage_clip_is_the_only_thing_behind_reward_clip_range():
+    # reward.clip clips the composite in the service; OpenRLHF's --reward.clip_range clamps advantages
+    argv = compile_recipe(load_recipe(str(RECIPES / "demo.yaml"), ["reward.clip=1.5"])).argv
+    i = argv.index("--reward.clip_range")
+    assert argv[i + 1:i + 3] == ["-1000000000.0", "1000000000.0"]
+    loaded = load_recipe(str(RECIPES / "demo.yaml"), ["grpo.advantage_clip=3"])
+    clamped = compile_recipe(loaded).argv
+    i = clamped.index("--reward.clip_range")
+    assert clamped[i + 1:i + 3] == ["-3.0", "3.0"]
+    from polaris.engine.openrlhf._argv import build_argv
+
+    assert build_argv(loaded.recipe).origins["--reward.clip_range"] == ["grpo.advantage_clip"]

@@ -23,6 +23,10 @@ class BundlePaths:
     tensorboard: str = "tensorboard"
 
 
+#: --reward.clip_range when grpo.advantage_clip is null: wide enough never to bind.
+NO_ADVANTAGE_CLAMP = 1.0e9
+
+
 @dataclass
 class ArgvPlan:
     """The argv and, for each flag, the recipe fields that produced it."""
@@ -121,7 +125,10 @@ def build_argv(recipe: Any, *, paths: BundlePaths | None = None, checkpoint_dir:
     a.add("--rollout.top_p", g.sampling.top_p, "grpo.sampling.top_p")
     # Rewards come from the polaris executor; the engine's clip must hold the whole composite range.
     a.add("--train.agent_func_path", p.executor, "reference_injection", "reward")
-    a.add("--reward.clip_range", [-r.reward.clip, r.reward.clip], "reward.clip")
+    # OpenRLHF clamps what it gets after the group baseline, i.e. advantages, not rewards (the
+    # composite is clipped by reward.clip in the service): no clamp unless the recipe asks for one
+    adv_clip = g.advantage_clip if g.advantage_clip is not None else NO_ADVANTAGE_CLAMP
+    a.add("--reward.clip_range", [-adv_clip, adv_clip], "grpo.advantage_clip")
     # Data: prompts are rendered by the polaris driver (OpenRLHF's chat templating cannot pass enable_thinking)
     a.add("--data.prompt_dataset", p.train_rendered, "data.train")
     a.add("--data.input_key", "prompt", "data.fields.prompt")
