@@ -58,7 +58,8 @@ class GRPOConfig(Section):
         description="Advantage estimator. group_norm = GRPO; reference injection needs group_norm.",
     )
     normalize_by_std: bool = Field(
-        default=True, description="Divide group-centred rewards by the group std (GRPO); false = Dr.GRPO-style."
+        default=True, description="Divide group-centred rewards by the group std (GRPO); false = Dr.GRPO-style "
+        "(with group_norm only under reference injection, whose hook honours it; otherwise use estimator dr_grpo)."
     )
     advantage_clip: float | None = Field(
         default=None,

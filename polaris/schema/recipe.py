@@ -130,6 +130,19 @@ class Recipe(Section):
                 )
         return self
 
+    @model_validator(mode="after")
+    def validate_std_normalisation(self) -> "Recipe":
+        # OpenRLHF 0.11.2's group_norm always divides by the std (--algo.advantage.no_std_norm is
+        # ignored there); only the polaris hook's HRI path honours normalize_by_std: false.
+        g = self.grpo
+        if not g.normalize_by_std and g.estimator == "group_norm" and not self.reference_injection.enabled:
+            raise ValueError(
+                "grpo.normalize_by_std false has no effect with grpo.estimator 'group_norm' when reference "
+                "injection is off (OpenRLHF's group_norm always divides by the std): use grpo.estimator "
+                "'dr_grpo' for mean-centred advantages without the std"
+            )
+        return self
+
     # -- lengths -------------------------------------------------------------------------------
     @model_validator(mode="after")
     def validate_lengths(self) -> "Recipe":

@@ -144,3 +144,12 @@ def test_schema_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_std_off_with_group_norm_needs_reference_injection():
+    # OpenRLHF's group_norm ignores --algo.advantage.no_std_norm: without the hook's HRI path the
+    # setting would silently do nothing
+    msg = error_text(grpo__normalize_by_std=False, reference_injection__enabled=False)
+    assert "grpo.normalize_by_std" in msg and "dr_grpo" in msg
+    assert build(grpo__normalize_by_std=False, reference_injection__enabled=False, grpo__estimator="dr_grpo")
+    assert build(grpo__normalize_by_std=False)  # with reference injection the hook honours it
