@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,12 @@ def test_dry_run_prints_commands_and_writes_run_dir(tmp_path: Path, capsys: pyte
     assert main(["run", DEMO, "--dry-run"]) == 0
     out = capsys.readouterr().out
     (run_dir,) = (tmp_path / "runs").iterdir()
-    assert run_dir.name.startswith("demo-") and (run_dir / "job.json").is_file() and (run_dir / "driver.json").is_file()
+    assert (run_dir / "job.json").is_file() and (run_dir / "driver.json").is_file()
+    # runs/<name>-<hash8>-<timestamp>/: the hash is the recipe's (lock.json), the time UTC
+    lock = json.loads((run_dir / "lock.json").read_text())
+    name, hash8, stamp = run_dir.name.split("-")
+    assert name == "demo" and hash8 == lock["recipe_sha256"][:8]
+    assert re.fullmatch(r"\d{8}T\d{6}Z", stamp)
     assert "ray start --head --port 6379 --num-gpus 1" in out
     assert f'ray job submit --address http://127.0.0.1:8265 --runtime-env-json \'{{"working_dir":"{run_dir}"' in out
     assert "-- python -m polaris.engine.openrlhf.driver --bundle ." in out
