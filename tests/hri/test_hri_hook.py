@@ -208,8 +208,6 @@ def test_harness_leaves_no_stub_modules():
 @pytest.mark.parametrize("penalties_known", [True, False])
 def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_real, install_hook, penalties_known):
     """POLARIS's rule: SQ of a failed row = batch mean of the successful SQs, reward recomputed from its own penalties."""
-    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
-
     from polaris.reward import Components, composite
     from polaris.schema.reward import RewardConfig
 
@@ -227,24 +225,11 @@ def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_rea
         return Components(words=0, story="", format_ok=True, injection_flag=False, **p)
 
     rewards = [composite(s, comps(p), cfg) if s is not None else 0.0 for s, p in zip(sq, pens)]
-    gen = SamplesGenerator.__new__(SamplesGenerator)
-    gen.args = make_args(N)
-    rows = []
-    for i, (r, s, p) in enumerate(zip(rewards, sq, pens)):
-        ref = i == 3
-        rows.append(gen._process_response_into_experience({
-            "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
-            "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False,
-            "extra_logs": {"is_reference": float(ref), "judge_failed": float(s is None), "story_quality": s or 0.0,
-                           "ref_reward_x_n": N * r if ref else 0.0, "injection_flag": 0.0,
-                           "components_logged": 0.0 if (s is None and not penalties_known) else 1.0, **p}},
-            max_len=512))
-    maker = make_experience_maker(make_args(N, micro_batch_size=2))
-    batches = maker.split_rollout_samples(rows)
-    for b in batches:
-        b.kl = torch.zeros_like(b.action_mask, dtype=torch.float32)
-    out = maker.compute_advantages_and_returns(batches)
-    got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
+    got, sqs = _hook_rows([
+        (r, {"is_reference": float(i == 3), "judge_failed": float(s is None), "story_quality": s or 0.0,
+             "ref_reward_x_n": N * r if i == 3 else 0.0, "injection_flag": 0.0,
+             "components_logged": 0.0 if (s is None and not penalties_known) else 1.0, **p})
+        for i, (r, s, p) in enumerate(zip(rewards, sq, pens))])
     mean_sq = (0.5 + 0.3 + 0.4) / 3
     scalar_mean = sum(rewards[i] for i in (0, 2)) / 2  # successful policy rows
     if not penalties_known:  # the service was unreachable: no penalties to recompute from
@@ -253,15 +238,12 @@ def test_failed_judgment_gets_composite_of_batch_mean_story_quality(openrlhf_rea
     assert got[1] == pytest.approx(composite(mean_sq, comps(pens[1]), cfg))
     assert got[1] != pytest.approx(scalar_mean)
     assert [got[i] for i in (0, 2, 3)] == pytest.approx([rewards[0], rewards[2], rewards[3]])
-    sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
     assert sqs[1] == pytest.approx(mean_sq)
 
 
 def test_rows_never_judged_stay_out_of_the_imputed_mean(openrlhf_real, install_hook):
     """A floored row (injection, format) or a fixed-reward reference logs SQ 0 without a judge score:
     the failed row's SQ is the mean of the judged rows only (POLARIS: valid scores, not 0)."""
-    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
-
     from polaris.reward import Components, composite
     from polaris.schema.reward import RewardConfig
 
@@ -272,18 +254,29 @@ def test_rows_never_judged_stay_out_of_the_imputed_mean(openrlhf_real, install_h
     comps = Components(words=0, story="", format_ok=True, injection_flag=False, **pens)
     # row 0 judged 0.6, row 1 failed, row 2 floored (no judge: SQ logged 0), row 3 the reference judged 0.8
     spec = [(0.6, 1, 0), (None, 0, 1), (None, 0, 0), (0.8, 1, 0)]
-    gen = SamplesGenerator.__new__(SamplesGenerator)
-    gen.args = make_args(N)
     rows = []
     for i, (sq, judged, failed) in enumerate(spec):
         r = composite(sq, comps, cfg) if sq is not None else (cfg.injection_floor if not failed else 0.0)
-        rows.append(gen._process_response_into_experience({
-            "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
-            "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False,
-            "extra_logs": {"is_reference": float(i == 3), "judge_failed": float(failed), "judged": float(judged),
-                           "story_quality": sq or 0.0, "ref_reward_x_n": N * r if i == 3 else 0.0,
-                           "injection_flag": float(i == 2), "components_logged": 1.0, **pens}},
-            max_len=512))
+        rows.append((r, {"is_reference": float(i == 3), "judge_failed": float(failed), "judged": float(judged),
+                         "story_quality": sq or 0.0, "ref_reward_x_n": N * r if i == 3 else 0.0,
+                         "injection_flag": float(i == 2), "components_logged": 1.0, **pens}))
+    got, sqs = _hook_rows(rows)
+    assert sqs[1] == pytest.approx(0.7)  # (0.6 + 0.8) / 2, not (0.6 + 0 + 0.8) / 3
+    assert got[1] == pytest.approx(composite(0.7, comps, cfg))
+    assert got[2] == pytest.approx(cfg.injection_floor) and sqs[2] == 0.0  # the floored row is untouched
+
+
+def _hook_rows(rows_logs: list[tuple[float, dict]]) -> tuple[dict[int, float], dict[int, float]]:
+    """Rows (reward, extra_logs) through OpenRLHF's experience path and the hooked advantages:
+    the rewards and the story qualities after the hook, by row index."""
+    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
+
+    gen = SamplesGenerator.__new__(SamplesGenerator)
+    gen.args = make_args(N)
+    rows = [gen._process_response_into_experience({
+        "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
+        "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False, "extra_logs": logs},
+        max_len=512) for r, logs in rows_logs]
     maker = make_experience_maker(make_args(N, micro_batch_size=2))
     batches = maker.split_rollout_samples(rows)
     for b in batches:
@@ -291,6 +284,4 @@ def test_rows_never_judged_stay_out_of_the_imputed_mean(openrlhf_real, install_h
     out = maker.compute_advantages_and_returns(batches)
     got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
     sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
-    assert sqs[1] == pytest.approx(0.7)  # (0.6 + 0.8) / 2, not (0.6 + 0 + 0.8) / 3
-    assert got[1] == pytest.approx(composite(0.7, comps, cfg))
-    assert got[2] == pytest.approx(cfg.injection_floor) and sqs[2] == 0.0  # the floored row is untouched
+    return got, sqs
