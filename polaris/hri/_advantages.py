@@ -71,7 +71,8 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
         ok = ok or [v for v, k in zip(values, ok_rows) if k]
         return sum(ok) / len(ok) if ok else None
 
-    new_r = [mean_of(rewards, r, [not x for x in failed]) if f else v for v, f, r in zip(rewards, failed, is_ref)]
+    succeeded = [not f for f in failed]
+    new_r = [mean_of(rewards, r, succeeded) if f else v for v, f, r in zip(rewards, failed, is_ref)]
     new_sq = None
     if sq is not None and any(scored):
         new_sq = [mean_of(sq, r, scored) if f else v for v, f, r in zip(sq, failed, is_ref)]
