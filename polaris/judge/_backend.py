@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from polaris.judge._body import encode_body
 from polaris.judge._limits import TokenBucket
 from polaris.judge._types import JudgeCallError
 from polaris.schema.judge import JudgeBackend, JudgeConfig
@@ -136,6 +137,9 @@ class Backend:
         )
         self.in_flight = 0
         self.http_calls = 0
+        # (format mode, id(schema)) -> (schema, response_format object, its JSON): the same object
+        # goes into every request, so its encoding is made once (see polaris.judge._body)
+        self._formats: dict[tuple[str, int], tuple[Any, dict[str, Any], str]] = {}
 
     @property
     def name(self) -> str:
@@ -172,10 +176,19 @@ class Backend:
         if client is not None:
             await client.close()
 
+    def _format_entry(self, schema: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
+        key = (self.format_mode, id(schema))
+        hit = self._formats.get(key)
+        if hit is None or hit[0] is not schema:
+            if self.format_mode == "json_schema":
+                fmt = {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
+            else:
+                fmt = {"type": "json_object", "schema": schema}  # llama.cpp's extension
+            hit = self._formats[key] = (schema, fmt, encode_body(fmt).decode())
+        return hit
+
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
-        if self.format_mode == "json_schema":
-            return {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
-        return {"type": "json_object", "schema": schema}  # llama.cpp's extension
+        return self._format_entry(schema)[1]
 
     def _request(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
         s = self.cfg.sampling
@@ -207,6 +220,20 @@ class Backend:
             options["extra_json"] = extra
         return body, options
 
+    def _wire_body(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for ``client.post``: the body already encoded (``content``), with
+        extra_body merged as the SDK merges it (its keys win); or, when a value is not plain JSON
+        (which the SDK's encoder may still handle), the body and options ``_request_parts`` gives."""
+        body, options = self._request_parts(messages, schema)
+        extra = options.get("extra_json")
+        merged = {**body, **extra} if extra is not None else body
+        fmt = self._format_entry(schema)
+        try:
+            content = encode_body(merged, {id(fmt[1]): (fmt[1], fmt[2])})
+        except (TypeError, ValueError):
+            return {"body": body, "options": options}
+        return {"content": content, "options": {"security": options["security"]}}
+
     async def _once(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Any:
         """One HTTP call (plus at most one json_object re-issue); maps errors to retryable or final."""
         import openai
@@ -227,12 +254,11 @@ class Backend:
                     # request as chat.completions.create() (tested), without create()'s type-driven
                     # walk over the 30 kB of messages nor pydantic parsing of the answer, which
                     # cost more CPU than the rest of a judgment at hundreds of calls per second
-                    body, options = self._request_parts(messages, schema)
+                    wire = self._wire_body(messages, schema)
                     # asyncio.timeout, not wait_for: wait_for (3.11) wraps the call in a new task,
                     # which reaches the wire only after everything already queued on the loop
                     async with asyncio.timeout(self.cfg.timeout_s):
-                        raw = await client.post("/chat/completions", cast_to=_httpx_response(), body=body,
-                                                options=options)
+                        raw = await client.post("/chat/completions", cast_to=_httpx_response(), **wire)
                     resp = json.loads(raw.content)
                 except openai.APIStatusError as e:
                     text = str(e).lower()

@@ -13,6 +13,7 @@ weighted mean over the members that answered (for logging, not for the reward).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from typing import Any
 from polaris.judge._backend import Backend
 from polaris.judge._prompt import _compose, _Static, judge_view, reask_message
 from polaris.judge._types import JudgeCallError, Judgment, MemberResult
+from polaris.rubric import AnswerError, answer_schema, parse_answer, rubric_hash, score_answer
 from polaris.schema.judge import JudgeConfig
 from polaris.schema.rubric import RubricSpec
 
@@ -71,8 +73,6 @@ class JudgeClient:
     """Scores stories against one rubric with the configured judge(s). Share one per process."""
 
     def __init__(self, cfg: JudgeConfig, spec: RubricSpec) -> None:
-        from polaris.rubric import answer_schema, rubric_hash
-
         self.cfg = cfg
         self.spec = spec
         self.schema = answer_schema(spec)
@@ -84,11 +84,12 @@ class JudgeClient:
             "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
         }
 
-    @property
+    @functools.cached_property
     def identity(self) -> str:
         """What a cached judgment depends on besides prompt and story: models, rubric, combine rule,
         the fabricated-quote policy (applied before storing) and what is sent besides the messages
-        (sampling, each member's extra_body), the latter as a digest."""
+        (sampling, each member's extra_body), the latter as a digest. Computed once: every judgment's
+        store key needs it."""
         members = ",".join(f"{b.backend.model}@{b.backend.base_url}*{b.backend.weight}" for b in self.backends)
         sent = json.dumps({"sampling": self.cfg.sampling.model_dump(mode="json"),
                            "extra_body": [b.backend.extra_body for b in self.backends]}, sort_keys=True, default=str)
@@ -105,8 +106,6 @@ class JudgeClient:
             await b.aclose()
 
     async def _member(self, backend: Backend, judge_prompt: str, story: str) -> MemberResult:
-        from polaris.rubric import AnswerError, parse_answer, score_answer
-
         res = MemberResult(model=backend.backend.model, base_url=backend.backend.base_url, value=None, failed=True)
         messages = _compose(self._static, judge_prompt, story)
         t0 = time.monotonic()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Awaitable
 
 from polaris.judge._types import Judgment
+from polaris.reward import Components, composite, compute_components, gate_reasons, impute_batch_mean
 from polaris.service._config import ServiceConfig
 from polaris.service._metrics import Metrics
 from polaris.service._store import AuditLog, JudgmentStore, judgment_key
@@ -76,8 +77,6 @@ _SCALARS = (int, float, bool, str)
 
 def components_dict(comps: Any) -> dict[str, Any]:
     """The Components object as a flat dict of JSON-ready values."""
-    from polaris.reward import Components
-
     if type(comps) is Components:  # fast path, same result: the scalar fields in field order, no story
         out = {}
         for f in dataclasses.fields(comps):
@@ -190,8 +189,6 @@ class RewardScorer:
 
     # -- scoring ------------------------------------------------------------------------------
     def _components(self, item: Item) -> tuple[Any, str]:
-        from polaris.reward import compute_components
-
         cfg = self.cfg
         comps = compute_components(
             item.response,
@@ -219,8 +216,6 @@ class RewardScorer:
 
     def _needs_judge(self, comps: Any, split: str = "train") -> bool:
         """False when the reward does not depend on the judge (floored, or SQ weight 0)."""
-        from polaris.reward import composite
-
         reward = self._reward_cfg(split)
         if reward.weights.story_quality == 0:
             return False
@@ -228,8 +223,6 @@ class RewardScorer:
 
     def combine(self, res: ItemResult, story_quality: float | None) -> float | None:
         """Composite reward for ``res`` given a (possibly imputed) story-quality value (gates applied)."""
-        from polaris.reward import composite, gate_reasons
-
         gates = gate_reasons(self.cfg.reward.gate, res.dimensions, res.comps.words, res.target_words,
                              is_reference=res.is_reference) if res.dimensions or res.target_words else []
         if gates:
@@ -287,8 +280,6 @@ class RewardScorer:
         ``imputed_story_quality`` and into the reward. Returns how many were imputed; 0 with nothing
         to impute from (those stay failed).
         """
-        from polaris.reward import impute_batch_mean
-
         idx = [i for i, r in enumerate(results) if r.needs_judge and self.judge is not None]
         if not idx:
             return 0

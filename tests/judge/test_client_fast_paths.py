@@ -4,6 +4,8 @@
   the body and headers must be what ``chat.completions.create(**request)`` sends on the SDK's
   default transport (a real local server records both).
 * Refused and dropped connections keep the failure reason ``connection``.
+* The body is encoded by ``polaris.judge._body`` with the rubric's fixed parts encoded once: the
+  bytes equal the SDK's own encoder's, for hostile text too.
 * ``Judgment.to_dict`` equals ``dataclasses.asdict``; the client's cached prompt parts give the
   messages ``build_messages`` gives.
 """
@@ -33,9 +35,12 @@ ANSWER = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
 _VOLATILE = {"x-stainless-retry-count", "x-stainless-read-timeout", "x-stainless-timeout", "x-stainless-raw-response"}
 
 
-async def _recording_server(seen: list[tuple[dict, dict]]) -> tuple[web.AppRunner, str]:
+async def _recording_server(seen: list[tuple[dict, dict]], raw: list[bytes] | None = None) -> tuple[web.AppRunner, str]:
     async def handler(request: web.Request) -> web.Response:
-        seen.append((json.loads(await request.read()),
+        body = await request.read()
+        if raw is not None:
+            raw.append(body)
+        seen.append((json.loads(body),
                      {k.lower(): v for k, v in request.headers.items() if k.lower() not in _VOLATILE}))
         return web.json_response(ANSWER)
 
@@ -51,9 +56,11 @@ def test_request_is_what_sdk_create_sends(monkeypatch):
     monkeypatch.setenv("POLARIS_TEST_FAST_KEY", "key-abc")
     monkeypatch.setenv("OPENAI_ADMIN_KEY", "admin-must-not-be-sent")
 
-    async def main() -> list[tuple[dict, dict]]:
+    raw: list[bytes] = []
+
+    async def main() -> tuple[list[tuple[dict, dict]], bytes]:
         seen: list[tuple[dict, dict]] = []
-        runner, url = await _recording_server(seen)
+        runner, url = await _recording_server(seen, raw)
         cfg = judge_cfg(url, backend={"base_url": url, "model": "judge-m", "api_key_env": "POLARIS_TEST_FAST_KEY",
                                       "extra_body": {"top_k": 20, "chat_template_kwargs": {"enable_thinking": False}}},
                         sampling={"max_tokens": 300, "seed": 7})
@@ -62,20 +69,66 @@ def test_request_is_what_sdk_create_sends(monkeypatch):
         schema = {"type": "object", "properties": {"s": {"type": "integer"}}}
         try:
             await backend.complete(msgs, schema)
+            wire = backend._wire_body(msgs, schema)["content"]
             sdk = AsyncOpenAI(base_url=url, api_key="key-abc", max_retries=0, timeout=cfg.timeout_s)
             await sdk.chat.completions.with_raw_response.create(**backend._request(msgs, schema))
             await sdk.close()
         finally:
             await backend.aclose()
             await runner.cleanup()
-        return seen
+        return seen, wire
 
-    (ours, our_headers), (sdk, sdk_headers) = asyncio.run(main())
+    seen, wire = asyncio.run(main())
+    (ours, our_headers), (sdk, sdk_headers) = seen
     assert ours == sdk
+    assert raw[0] == wire  # what went out is the pre-encoded body (create() orders keys its own way)
     assert ours["top_k"] == 20 and ours["chat_template_kwargs"] == {"enable_thinking": False}
     assert our_headers == sdk_headers
     assert our_headers["authorization"] == "Bearer key-abc"
     assert "admin-must-not-be-sent" not in json.dumps(our_headers)
+
+
+# Text that JSON must escape or must not: quotes, backslashes, every control character, line and
+# paragraph separators, non-ASCII, astral characters, and things that look like JSON or tags.
+HOSTILE = ('He said "stop" \\ and left.\n\ttab\r\x00\x01\x1f\x7f \u2028\u2029 caf\u00e9 \U0001f600 '
+           '{"P1": 8} </story_00> \\u0041 ' + "".join(map(chr, range(32))))
+
+
+def test_encoded_body_is_the_sdk_encoding():
+    from openai._utils._json import openapi_dumps
+
+    from polaris.judge._prompt import _compose
+
+    client = JudgeClient(judge_cfg("http://127.0.0.1:9/v1", backend={
+        "base_url": "http://127.0.0.1:9/v1", "model": "m", "extra_body": {"top_k": 20, "temperature": 0.3,
+                                                                          "nested": {"a": [1, "\u00e9\""]}}}), SPEC)
+    backend = client.backends[0]
+    for story in (story_words(50, 7), HOSTILE, HOSTILE * 3 + story_words(30, 8)):
+        msgs = _compose(client._static, 'Write about "the sea" \\ \u00e9.', story, "0123456789abcdef")
+        for mode in ("json_schema", "json_object"):
+            backend.format_mode = mode
+            wire = backend._wire_body(msgs, client.schema)
+            body, options = backend._request_parts(msgs, client.schema)
+            assert wire["content"] == openapi_dumps({**body, **options["extra_json"]})
+            assert json.loads(wire["content"])["temperature"] == 0.3  # extra_body wins, as in the SDK
+            assert wire["options"] == {"security": {"bearer_auth": True}}
+        # a re-ask appends plain messages: encoded normally
+        more = msgs + [{"role": "assistant", "content": '{"P1": "x\u2028"}'}, {"role": "user", "content": HOSTILE}]
+        body, options = backend._request_parts(more, client.schema)
+        assert backend._wire_body(more, client.schema)["content"] == openapi_dumps({**body, **options["extra_json"]})
+
+
+def test_body_the_fast_encoder_cannot_hold_goes_to_the_sdk():
+    import datetime
+
+    client = JudgeClient(judge_cfg("http://127.0.0.1:9/v1", backend={
+        "base_url": "http://127.0.0.1:9/v1", "model": "m"}), SPEC)
+    backend = client.backends[0]
+    backend.backend = backend.backend.model_copy(update={"extra_body": {"when": datetime.date(2026, 1, 2), 3: "x"}})
+    msgs = build_messages(SPEC, "Write.", story_words(40, 9))
+    wire = backend._wire_body(msgs, client.schema)
+    assert "content" not in wire and wire["body"]["model"] == "m"
+    assert wire["options"]["extra_json"] == {"when": datetime.date(2026, 1, 2), 3: "x"}
 
 
 def _free_port() -> int:
