@@ -19,11 +19,28 @@ from typing import Any, Iterable
 __all__ = ["JsonText", "encode_str", "join_encoded", "encode_body"]
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_quote = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a str, quotes included
 
 
 def encode_str(text: str) -> str:
     """``text`` as the inside of a JSON string (no surrounding quotes)."""
-    return _dumps(text)[1:-1]
+    return _quote(text)[1:-1]
+
+
+def _scalar(v: Any) -> str:
+    # json.dumps builds a new encoder per call for non-str values: these are the answers it gives
+    t = type(v)
+    if t is str:
+        return _quote(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    if t is float and v == v and v not in (float("inf"), float("-inf")):
+        return float.__repr__(v)
+    return _dumps(v)  # NaN/inf raise ValueError as with the SDK; anything else as json.dumps does
 
 
 class JsonText(str):
@@ -60,10 +77,10 @@ def _value(v: Any, fixed: dict[int, tuple[Any, str]]) -> str:
     if type(v) is dict:
         if not all(type(k) is str for k in v):
             raise TypeError("only str keys are encoded here")  # json.dumps would turn 1 into "1"
-        return "{" + ",".join(_dumps(k) + ":" + _value(x, fixed) for k, x in v.items()) + "}"
+        return "{" + ",".join(_quote(k) + ":" + _value(x, fixed) for k, x in v.items()) + "}"
     if type(v) is list:
         return "[" + ",".join(_value(x, fixed) for x in v) + "]"
-    return _dumps(v)
+    return _scalar(v)
 
 
 def encode_body(body: dict[str, Any], fixed: dict[int, tuple[Any, str]] | None = None) -> bytes:

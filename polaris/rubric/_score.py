@@ -38,7 +38,6 @@ class RubricScore:
 
 
 _QUOTE_CHARS = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"', "\u00a0": " "})
-_WS = re.compile(r"\s+")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _EDGE = " \t\n\"'`«»"
 #: Words each part of an elided quote ("a ... b") needs to count as evidence.
@@ -46,8 +45,12 @@ MIN_ELIDED_PART_WORDS = 3
 
 
 def normalise_for_quotes(text: str) -> str:
-    """Fold curly quotes to straight ones and collapse whitespace (how quotes and story are compared)."""
-    return _WS.sub(" ", text.translate(_QUOTE_CHARS)).strip()
+    """Fold curly quotes to straight ones and collapse whitespace (how quotes and story are compared).
+
+    ``str.split()`` splits on exactly the characters ``\\s`` matches (``str.isspace``; tested over all
+    of Unicode) and is several times faster than the regex on a long story.
+    """
+    return " ".join(text.translate(_QUOTE_CHARS).split())
 
 
 def quote_in_story(quote: str, normalised_story: str) -> bool:

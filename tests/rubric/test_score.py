@@ -119,3 +119,19 @@ def test_long_quote_flagged_and_negatives_not_lowered():
     r = score_answer(POL, ans, STORY, fabricated_quote_policy="zero_dimension")
     assert "long_quote:P1" in r.flags and "fabricated_quote:P1" not in r.flags
     assert "fabricated_quote:N1" in r.flags and r.per_dimension["N1"] == 10  # never lowered
+
+
+def test_quote_normalisation_collapses_exactly_regex_whitespace():
+    """normalise_for_quotes splits with str.split(): the same characters as the regex \\s, and the
+    same result as substituting \\s+ by one space and stripping."""
+    import re
+    import sys
+
+    from polaris.rubric import normalise_for_quotes
+
+    ws = re.compile(r"\s")
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if bool(ws.fullmatch(c)) != c.isspace()] == []
+    spaces = "".join(c for c in map(chr, range(0x3100)) if c.isspace())
+    text = f"{spaces} “He\u00a0said”\t\t‘no’\x1c\x1d end\u2028\u3000x {spaces}"
+    folded = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "\u00a0": " "}))
+    assert normalise_for_quotes(text) == re.sub(r"\s+", " ", folded).strip() == "\"He said\" 'no' end x"
