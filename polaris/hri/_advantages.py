@@ -17,7 +17,7 @@ import torch
 from polaris.hri._math import GroupResult, diagnostics, group_advantages, reference_weight
 from polaris.hri.config import HookConfig, HookError
 
-__all__ = ["HookError", "impute_failed", "hri_advantages"]
+__all__ = ["HookError", "impute_failed", "hri_advantages", "diagnostics_without_hri"]
 
 logger = logging.getLogger("polaris.hri.hook")
 
@@ -33,15 +33,16 @@ def _set_rows(experiences, key: str, values: list[float]) -> None:
         e.info[key] = torch.tensor([next(it) for _ in range(n)], dtype=e.info[key].dtype)
 
 
-def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
+def impute_failed(experiences, cfg: HookConfig) -> list[bool]:
     """Replace 0.0 placeholders of failed judgments (``info["judge_failed"] == 1``).
 
     POLARIS's rule: a failed row's story quality becomes the batch mean of the successful story
     qualities, and its reward is the composite recomputed (``polaris.reward.composite``) from that
     value and the row's own deterministic components (repetition, length, blank, ... logged by
     the executor). When the rows carry no components (an older executor config), the row gets
-    the mean reward of the successful rows of the same kind instead. ``ref_reward_x_n`` is fixed
-    accordingly. Returns a per-row "imputed" flag in batch (micro-batch concatenation) order.
+    the mean reward of the successful rows of the same kind instead (``ref_reward_x_n`` is
+    rewritten later by ``log_diagnostics``). Returns a per-row "imputed" flag in batch
+    (micro-batch concatenation) order.
     Aborts above ``cfg.abort_failed_fraction``.
     """
     if "judge_failed" not in experiences[0].info:
@@ -90,8 +91,6 @@ def impute_failed(experiences, cfg: HookConfig, n_samples: int) -> list[bool]:
             e.info["score"] = e.rewards.clone()
     if new_sq is not None:
         _set_rows(experiences, "story_quality", new_sq)
-    if "ref_reward_x_n" in experiences[0].info:
-        _set_rows(experiences, "ref_reward_x_n", [n_samples * v if r else 0.0 for v, r in zip(new_r, is_ref)])
     logger.warning("polaris hook: imputed %d of %d failed judgments with the batch mean", n_failed, total)
     return failed
 
@@ -133,14 +132,8 @@ def _composite_with_mean_sq(experiences, failed: list[bool], sq: list[float] | N
     return out, new_sq, known
 
 
-def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, imputed: list[bool]):
-    """group_norm with HRI statistics; same tensors, shapes and info keys as the stock method."""
-    args = maker.strategy.args
-    n = args.rollout.n_samples_per_prompt
-    for e in experiences:
-        e.rewards = e.rewards.to(torch.promote_types(e.rewards.dtype, torch.float32))
-    em_module.apply_length_penalties(experiences, args)
-
+def _grouped(experiences, n: int, imputed: list[bool]):
+    """(rewards, is_ref, imputed) as (groups, n) tensors in prompt order, plus ``indices`` and ``exp_len``."""
     exp_len = [len(e.index) for e in experiences]
     indices = torch.tensor(list(itertools.chain.from_iterable(e.index for e in experiences)))
     raw = torch.cat([e.rewards for e in experiences], dim=0)
@@ -153,9 +146,44 @@ def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, im
     imp[indices] = torch.tensor(imputed, dtype=torch.bool)
     if rewards.numel() % n:
         raise HookError(f"polaris hook: {rewards.numel()} rows is not a multiple of n_samples_per_prompt={n}")
-    rewards = rewards.reshape(-1, n)
-    is_ref = is_ref.reshape(-1, n) >= 0.5
-    imp = imp.reshape(-1, n)
+    return rewards.reshape(-1, n), is_ref.reshape(-1, n) >= 0.5, imp.reshape(-1, n), indices, exp_len
+
+
+def log_diagnostics(experiences, groups: list[GroupResult], w: float, indices, exp_len, step: int) -> None:
+    """The same ``hri/*`` keys with HRI on or off (OpenRLHF reduces identical metric keys each step),
+    and ``ref_reward_x_n`` rescaled so its batch mean is the mean reference reward over the groups
+    that hold one: ``reward * rows / reference_rows`` on reference rows, 0 elsewhere."""
+    stats = diagnostics(groups)
+    stats["reference_weight"] = w
+    for e in experiences:
+        b = len(e.index)
+        for k, v in stats.items():
+            e.info[f"hri/{k}"] = torch.full((b,), float(v))
+    if "ref_reward_x_n" in experiences[0].info:
+        flat = [(s, r) for g in groups for s, r in zip(g.scores, g.is_reference)]
+        n_ref = sum(1 for _, r in flat if r)
+        scale = len(flat) / n_ref if n_ref else 0.0
+        vals = torch.tensor([s * scale if r else 0.0 for s, r in flat], dtype=torch.float32)
+        for e, v in zip(experiences, vals[indices].split(exp_len)):
+            e.info["ref_reward_x_n"] = v.to(e.info["ref_reward_x_n"].dtype)
+    logger.info("polaris HRI step %d: %s", step, {k: round(v, 4) for k, v in stats.items()})
+
+
+def diagnostics_without_hri(experiences, n: int, step: int, imputed: list[bool]) -> None:
+    """HRI off: after stock advantages, log the same keys (no reference rows, weight 0)."""
+    rewards, is_ref, imp, indices, exp_len = _grouped(experiences, n, imputed)
+    groups = [GroupResult(s, r, [0.0] * n, i) for s, r, i in zip(rewards.tolist(), is_ref.tolist(), imp.tolist())]
+    log_diagnostics(experiences, groups, 0.0, indices, exp_len, step)
+
+
+def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, imputed: list[bool]):
+    """group_norm with HRI statistics; same tensors, shapes and info keys as the stock method."""
+    args = maker.strategy.args
+    n = args.rollout.n_samples_per_prompt
+    for e in experiences:
+        e.rewards = e.rewards.to(torch.promote_types(e.rewards.dtype, torch.float32))
+    em_module.apply_length_penalties(experiences, args)
+    rewards, is_ref, imp, indices, exp_len = _grouped(experiences, n, imputed)
 
     if n > 1:  # identical to stock: std over all rows of the group
         stds = rewards.std(-1, keepdim=True).repeat(1, n).reshape(-1)[indices].split(exp_len)
@@ -185,11 +213,5 @@ def hri_advantages(maker, em_module, experiences, cfg: HookConfig, step: int, im
         e.info["return"] = reward.sum(dim=-1)
         e.kl = None
 
-    stats = diagnostics(groups)
-    stats["reference_weight"] = w
-    for e in experiences:
-        b = len(e.index)
-        for k, v in stats.items():
-            e.info[f"hri/{k}"] = torch.full((b,), float(v))
-    logger.info("polaris HRI step %d: %s", step, {k: round(v, 4) for k, v in stats.items()})
+    log_diagnostics(experiences, groups, w, indices, exp_len, step)
     return experiences

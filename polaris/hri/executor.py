@@ -147,11 +147,13 @@ class PolarisExecutor(SingleTurnAgentExecutor):
         text = reference_text(prompt, meta["reference"], meta.get("reasoning"), thinking=self.cfg.thinking)
         ref_ids = tok(text=text, add_special_tokens=False)["input_ids"]
         ref_ids = list(ref_ids) + [self._eot_id(tok)]
-        if len(ref_ids) > effective.max_tokens:
-            # Never let OpenRLHF cut it silently at max_len (no end-of-turn): sample instead, and say so.
+        # OpenRLHF cuts rows at max_length (no end-of-turn); max_tokens >= max_length keeps the whole prompt.
+        budget = min(effective.max_tokens, max_length - len(ids))
+        if len(ref_ids) > budget:
+            # Never let OpenRLHF cut it silently (no end-of-turn): sample instead, and say so.
             logger.warning(
                 "label id %s: reference is %d tokens, above the %d-token response budget; using a policy "
-                "sample for this slot (filter references offline)", meta["id"], len(ref_ids), effective.max_tokens)
+                "sample for this slot (filter references offline)", meta["id"], len(ref_ids), budget)
             return None
         rollout_log_probs = None
         if sampling_params.logprobs is not None:

@@ -9,7 +9,8 @@ Ray runs ``polaris.hri.hook.install`` in every worker process of the job (runtim
 3. patches, as soon as they are imported (workers that never import them pay nothing):
    * ``RemoteExperienceMaker.compute_advantages_and_returns`` – imputes failed judgments, then
      (HRI on) computes group_norm advantages with the reference excluded from / included in the
-     statistics and weighted by the schedule, and logs ``hri/*`` diagnostics through ``info``;
+     statistics and weighted by the schedule, or (HRI off) runs the stock method; either way it
+     logs the same ``hri/*`` diagnostics through ``info``;
    * ``BasePPOTrainer.train_step`` – records the global step for the weight schedule.
 """
 
@@ -70,7 +71,7 @@ def patch_experience_maker(em_module) -> None:
     original = cls.compute_advantages_and_returns
     if getattr(original, "_polaris_hri", False):
         return
-    from polaris.hri._advantages import hri_advantages, impute_failed
+    from polaris.hri._advantages import diagnostics_without_hri, hri_advantages, impute_failed
 
     def compute_advantages_and_returns(self, experiences):
         cfg = _current_config()
@@ -80,9 +81,11 @@ def patch_experience_maker(em_module) -> None:
             step = getattr(self, "_polaris_calls", 0)
         self._polaris_calls = getattr(self, "_polaris_calls", 0) + 1
         n = args.rollout.n_samples_per_prompt
-        imputed = impute_failed(experiences, cfg, n)
+        imputed = impute_failed(experiences, cfg)
         if not cfg.hri_enabled:
-            return original(self, experiences)
+            out = original(self, experiences)
+            diagnostics_without_hri(out, n, step, imputed)
+            return out
         if args.algo.advantage.estimator != "group_norm":
             raise HookError(
                 f"polaris HRI hook: advantage estimator {args.algo.advantage.estimator!r} is not supported with "

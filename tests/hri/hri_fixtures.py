@@ -48,3 +48,49 @@ def policy_responder(tok, texts):
         return tok.encode(text), "stop"
 
     return respond
+
+
+def hook_rows(rows_logs, *, n=4, micro_batch_size=2, step=None):
+    """Rows ``(reward, extra_logs)`` through OpenRLHF's real experience path (SamplesGenerator,
+    split_rollout_samples) and the hooked ``compute_advantages_and_returns``; returns the batches.
+    Needs the ``openrlhf_real`` fixture and an installed hook."""
+    import torch
+    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
+    from openrlhf_harness import make_args, make_experience_maker
+
+    gen = SamplesGenerator.__new__(SamplesGenerator)
+    gen.args = make_args(n)
+    rows = [gen._process_response_into_experience({
+        "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
+        "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False, "extra_logs": logs},
+        max_len=512) for r, logs in rows_logs]
+    maker = make_experience_maker(make_args(n, micro_batch_size=micro_batch_size))
+    batches = maker.split_rollout_samples(rows)
+    for b in batches:
+        b.kl = torch.zeros_like(b.action_mask, dtype=torch.float32)
+    if step is not None:
+        maker._polaris_global_step = step
+    return maker.compute_advantages_and_returns(batches)
+
+
+def per_row(batches, key: str) -> list[float]:
+    """``info[key]`` (or the rewards for key "rewards") per row, in original row order."""
+    out = {}
+    for b in batches:
+        vals = b.rewards if key == "rewards" else b.info[key]
+        for j, idx in enumerate(b.index):
+            out[idx] = float(vals[j])
+    return [out[i] for i in sorted(out)]
+
+
+def row_advantages(batches) -> list[float]:
+    """Per original row: the advantage on its action tokens (constant over the action, kl=0, gamma=1)."""
+    import torch
+
+    out = {}
+    for b in batches:
+        for j, idx in enumerate(b.index):
+            vals = b.advantages[j][b.action_mask[j].bool()]
+            assert torch.allclose(vals, vals[0].expand_as(vals))
+            out[idx] = float(vals[0])
+    return [out[i] for i in sorted(out)]

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 import torch
-from hri_fixtures import PROMPT, label, policy_responder, write_executor_config, write_hook_config
+from hri_fixtures import (PROMPT, hook_rows, label, per_row, policy_responder, row_advantages, write_executor_config,
+                          write_hook_config)
 from hri_reward_server import RewardServer
 from openrlhf_harness import (FakeLLM, SamplingParams, TinyTokenizer, make_args, make_experience_maker,  # noqa: F401
                               make_rollout_actor, openrlhf_real, openrlhf_stubs)
@@ -16,16 +17,6 @@ from polaris.hri import hook as hri_hook
 from polaris.hri.config import HookError
 
 N = 4
-
-
-@pytest.fixture
-def install_hook(tmp_path, monkeypatch):
-    def _install(**cfg):
-        monkeypatch.setenv("POLARIS_HOOK_CONFIG", str(write_hook_config(tmp_path, **cfg)))
-        hri_hook.install()
-
-    yield _install
-    hri_hook.uninstall()
 
 
 def _experiences(rewards, is_ref, failed=None, n=N, micro=3, lengths=None):
@@ -50,18 +41,6 @@ def _experiences(rewards, is_ref, failed=None, n=N, micro=3, lengths=None):
     return maker, batches
 
 
-def _row_advantages(batches):
-    """Per original row: the advantage on its first action token (constant over the action, kl=0, gamma=1)."""
-    out = {}
-    for b in batches:
-        for j, idx in enumerate(b.index):
-            mask = b.action_mask[j].bool()
-            vals = b.advantages[j][mask]
-            assert torch.allclose(vals, vals[0].expand_as(vals))
-            out[idx] = float(vals[0])
-    return [out[i] for i in sorted(out)]
-
-
 REWARDS = [1.0, 2.0, 4.0, 6.0, 3.0, 3.5, 0.0, 1.0]
 IS_REF = [0, 0, 0, 1, 0, 0, 0, 1]
 
@@ -78,7 +57,7 @@ def test_hooked_advantages_match_group_advantages(openrlhf_real, install_hook, e
     for g in range(2):
         expected += group_advantages(REWARDS[g * N:(g + 1) * N], [bool(x) for x in IS_REF[g * N:(g + 1) * N]],
                                      exclude_reference_from_stats=exclude, reference_weight=w)
-    assert _row_advantages(out) == pytest.approx(expected, abs=1e-5)
+    assert row_advantages(out) == pytest.approx(expected, abs=1e-5)
     assert all(torch.equal(b.advantages, b.returns) for b in out)
     info = out[0].info
     assert float(info["hri/reference_weight"][0]) == pytest.approx(w)
@@ -154,7 +133,7 @@ def test_judge_failure_end_to_end_is_imputed(openrlhf_real, install_hook, tmp_pa
     assert float(out[0].info["hri/imputed"][0]) == 1.0
     expected = group_advantages(rewards, [False, False, False, True], exclude_reference_from_stats=True,
                                 reference_weight=0.4)
-    assert _row_advantages(out) == pytest.approx(expected, abs=1e-5)
+    assert row_advantages(out) == pytest.approx(expected, abs=1e-5)
 
 
 def test_abort_when_too_many_failures(openrlhf_real, install_hook):
@@ -170,7 +149,7 @@ def test_hook_disabled_hri_still_imputes_then_runs_stock(openrlhf_real, install_
     out = maker.compute_advantages_and_returns(batches)
     r = torch.tensor([1.0, 3.0, 3.0, 5.0])
     stock = ((r - r.mean()) / (r.std() + 1e-9)).tolist()
-    assert _row_advantages(out) == pytest.approx(stock, abs=1e-5)
+    assert row_advantages(out) == pytest.approx(stock, abs=1e-5)
 
 
 def test_refuses_other_openrlhf_versions(tmp_path, monkeypatch):
@@ -266,22 +245,7 @@ def test_rows_never_judged_stay_out_of_the_imputed_mean(openrlhf_real, install_h
     assert got[2] == pytest.approx(cfg.injection_floor) and sqs[2] == 0.0  # the floored row is untouched
 
 
-def _hook_rows(rows_logs: list[tuple[float, dict]]) -> tuple[dict[int, float], dict[int, float]]:
-    """Rows (reward, extra_logs) through OpenRLHF's experience path and the hooked advantages:
-    the rewards and the story qualities after the hook, by row index."""
-    from openrlhf.trainer.ppo_utils.samples_generator import SamplesGenerator
-
-    gen = SamplesGenerator.__new__(SamplesGenerator)
-    gen.args = make_args(N)
-    rows = [gen._process_response_into_experience({
-        "observation_tokens": [1, 2, 3, 4, 5], "action_ranges": [(3, 5)], "rollout_log_probs": None,
-        "prompt": PROMPT, "label": "{}", "reward": r, "scores": r, "truncated": False, "extra_logs": logs},
-        max_len=512) for r, logs in rows_logs]
-    maker = make_experience_maker(make_args(N, micro_batch_size=2))
-    batches = maker.split_rollout_samples(rows)
-    for b in batches:
-        b.kl = torch.zeros_like(b.action_mask, dtype=torch.float32)
-    out = maker.compute_advantages_and_returns(batches)
-    got = {idx: float(b.rewards[j]) for b in out for j, idx in enumerate(b.index)}
-    sqs = {idx: float(b.info["story_quality"][j]) for b in out for j, idx in enumerate(b.index)}
-    return got, sqs
+def _hook_rows(rows_logs: list[tuple[float, dict]]) -> tuple[list[float], list[float]]:
+    """The rewards and the story qualities per row after the hook."""
+    out = hook_rows(rows_logs, n=N)
+    return per_row(out, "rewards"), per_row(out, "story_quality")
