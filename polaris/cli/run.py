@@ -35,7 +35,7 @@ def new_run_dir(run_root: str | Path, name: str, recipe_hash: str, now: _dt.date
     return path
 
 
-def _summary_lines(summary: dict[str, Any], run_dir: Path, address: str | None) -> list[str]:
+def _summary_lines(summary: dict[str, Any], run_dir: Path, address: str | None, outputs: Path | None) -> list[str]:
     mem = summary.get("memory_per_gpu_gib")
     cap = summary.get("memory_capacity_gib")
     rows = [
@@ -48,6 +48,7 @@ def _summary_lines(summary: dict[str, Any], run_dir: Path, address: str | None) 
         ("reference injection", "on" if summary.get("reference_injection") else "off"),
         ("train rows", summary.get("train_rows", "prepared on the cluster")),
         ("Ray", address or "a local head on this machine"),
+        ("driver outputs", outputs if outputs == run_dir else f"{outputs} (on the cluster's head node)"),
     ]
     return [f"  {k:<20} {v}" for k, v in rows]
 
@@ -71,31 +72,42 @@ def command(recipe: str, sets: tuple[str, ...], dry_run: bool, address: str | No
             as_json: bool) -> None:
     """Compile RECIPE into runs/<name>-<hash8>-<time>/ and launch it on Ray."""
     from polaris.compile import compile_recipe, write_bundle
+    from polaris.launch import driver_run_dir, remote_output_problems
     from polaris.recipe import RecipeError
 
     loaded = load_or_fail(recipe, sets, as_json=as_json)
     r = loaded.recipe
+    address = address or r.cluster.ray_address
+    # A remote cluster cannot write into this machine's run dir: refuse relative output paths (exit 3).
+    problems = remote_output_problems(loaded, address)
     try:
         bundle = compile_recipe(loaded)
     except RecipeError as err:
-        raise InvalidRecipe(err, as_json=as_json) from None
+        raise InvalidRecipe(RecipeError(err.problems + problems), as_json=as_json) from None
+    if problems:
+        raise InvalidRecipe(RecipeError(problems), as_json=as_json)
     run_dir = new_run_dir(r.output.run_root, r.name, bundle.recipe_hash)
     write_bundle(bundle, run_dir)
-    address = address or r.cluster.ray_address
+    outputs = driver_run_dir(run_dir, address, r.output.checkpoint_dir)
+    ckpt = r.output.checkpoint_dir
+    if r.cluster.nodes > 1 and not (ckpt and Path(ckpt).is_absolute()):
+        bundle.notes.append(f"checkpoints go to {outputs}/{ckpt or 'checkpoints'}: with "
+                            f"{r.cluster.nodes} nodes that must be shared storage at the same path on every node "
+                            "(output.checkpoint_dir)")
     info: dict[str, Any] = {"run_dir": str(run_dir), "recipe_sha256": bundle.recipe_hash, "notes": bundle.notes,
-                            "summary": bundle.summary, "address": address}
+                            "summary": bundle.summary, "address": address, "driver_run_dir": str(outputs)}
     say = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     if not as_json:
         for note in bundle.notes:
             click.echo(f"note: {note}", err=True)
         say(f"polaris run: {r.name}")
-        for line in _summary_lines(bundle.summary, run_dir, address):
+        for line in _summary_lines(bundle.summary, run_dir, address, outputs):
             say(line)
 
     if dry_run:
         from polaris.launch import equivalent_commands
 
-        cmds = equivalent_commands(run_dir, address=address, num_gpus=r.cluster.gpus_per_node)
+        cmds = equivalent_commands(run_dir, address=address, num_gpus=r.cluster.gpus_per_node, run_dir=outputs)
         info["commands"] = cmds
         if as_json:
             click.echo(json.dumps(info, indent=2))
@@ -118,7 +130,7 @@ def command(recipe: str, sets: tuple[str, ...], dry_run: bool, address: str | No
 
     try:
         result = launch(run_dir, address=address, follow=not detach, gpus_needed=r.cluster.gpus_per_node,
-                        nodes=r.cluster.nodes, out=sys.stderr if as_json else sys.stdout)
+                        nodes=r.cluster.nodes, out=sys.stderr if as_json else sys.stdout, run_dir=outputs)
     except LaunchError as exc:
         raise LaunchFailed(str(exc)) from None
     info.update(result.to_dict())

@@ -169,6 +169,7 @@ def compile_recipe(loaded: Any) -> JobBundle:
 
     files = {str(f.path): f.sha256 for f in loaded.files}
     files.update(data_hashes)
+    files.update(_input_file_hashes(loaded))
     bundle.add_json(
         "lock.json",
         {
@@ -202,6 +203,19 @@ def compile_recipe(loaded: Any) -> JobBundle:
         }
     )
     return bundle
+
+
+def _input_file_hashes(loaded: Any) -> dict[str, str]:
+    """sha256 of the rubric file (built-in ones too) and of a chat-template file, by path."""
+    from polaris.data import file_sha256
+    from polaris.resolve import recipe_files
+    from polaris.rubric import builtin_rubrics
+
+    paths = [f.path for f in recipe_files(loaded) if f.role in ("rubric", "chat_template")]
+    builtin = loaded.recipe.rubric.builtin
+    if builtin is not None and builtin in builtin_rubrics():
+        paths.append(builtin_rubrics()[builtin])
+    return {str(p): file_sha256(p) for p in paths}
 
 
 def _installed_openrlhf() -> str | None:

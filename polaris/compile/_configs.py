@@ -146,6 +146,8 @@ def job_config(recipe: Any) -> dict[str, Any]:
     forward += [{"name": n, "required": False} for n in sorted(optional - required)]
     return {
         "entrypoint": "python -m polaris.engine.openrlhf.driver --bundle .",
+        # `polaris run` appends `--run-dir <abs dir>` at launch time (the bundle stays run-dir free)
+        "run_dir_arg": "--run-dir",
         "runtime_env": {
             "working_dir": ".",
             "env_vars": {

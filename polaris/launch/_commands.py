@@ -7,16 +7,21 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ._submit import SUBMIT_EXCLUDES
+from ._outputs import is_local_address
+from ._submit import SUBMIT_EXCLUDES, entrypoint
 
 __all__ = ["equivalent_commands"]
 
 
-def equivalent_commands(bundle: Path, *, address: str | None, num_gpus: int) -> dict[str, str]:
+def equivalent_commands(bundle: Path, *, address: str | None, num_gpus: int,
+                        run_dir: Path | None = None) -> dict[str, str]:
     """`ray start` (when no address), `ray job submit`, and the reward service command the driver runs.
 
+    `run_dir` is where the driver writes its outputs (default as in `launch`: the bundle on this machine).
     Forwarded secrets appear as `<value of $NAME>` placeholders: values are never printed.
     """
+    if run_dir is None and is_local_address(address):
+        run_dir = bundle
     from polaris.engine.openrlhf._driver_service import reward_service_command
 
     job = json.loads((bundle / "job.json").read_text(encoding="utf-8"))
@@ -36,10 +41,11 @@ def equivalent_commands(bundle: Path, *, address: str | None, num_gpus: int) -> 
                                        "--disable-usage-stats"])
     out["job_submit"] = " ".join([
         "ray job submit", "--address", shlex.quote(dashboard), "--runtime-env-json",
-        shlex.quote(json.dumps(runtime_env, separators=(",", ":"))), "--", job["entrypoint"],
+        shlex.quote(json.dumps(runtime_env, separators=(",", ":"))), "--", entrypoint(job, run_dir),
     ])
     driver_path = bundle / "driver.json"
     if driver_path.is_file():
         svc = json.loads(driver_path.read_text(encoding="utf-8")).get("reward_service") or {}
-        out["reward_service"] = shlex.join(reward_service_command(svc, Path("<job working dir>"), python="python"))
+        out["reward_service"] = shlex.join(reward_service_command(svc, Path("<job working dir>"), python="python",
+                                                                  out_dir=run_dir))
     return out

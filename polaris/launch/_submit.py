@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import time
 import uuid
 from pathlib import Path
@@ -11,8 +12,8 @@ from typing import Any, TextIO
 
 from ._errors import LaunchError
 
-__all__ = ["read_job", "forward_env_values", "submission_runtime_env", "connect", "submit", "follow", "stop_job",
-           "SUBMIT_EXCLUDES"]
+__all__ = ["read_job", "forward_env_values", "submission_runtime_env", "entrypoint", "connect", "submit", "follow",
+           "stop_job", "SUBMIT_EXCLUDES"]
 
 #: Never uploaded with the bundle: the head's own log, reward-service state, outputs.
 SUBMIT_EXCLUDES = ["logs/", "state/", "checkpoints/"]
@@ -70,6 +71,14 @@ def submission_runtime_env(bundle: Path, job: dict[str, Any], secrets: dict[str,
     return runtime_env
 
 
+def entrypoint(job: dict[str, Any], run_dir: str | Path | None) -> str:
+    """job.json's entrypoint, plus `<run_dir_arg> <run_dir>` when both are given (chosen at launch time)."""
+    flag = job.get("run_dir_arg")
+    if run_dir is None or not flag:
+        return str(job["entrypoint"])
+    return f"{job['entrypoint']} {shlex.quote(str(flag))} {shlex.quote(str(run_dir))}"
+
+
 def connect(address: str) -> Any:
     """A `JobSubmissionClient` for a dashboard address (http://HEAD:8265)."""
     from ray.job_submission import JobSubmissionClient
@@ -85,15 +94,15 @@ def connect(address: str) -> Any:
 
 
 def submit(client: Any, bundle: Path, job: dict[str, Any], secrets: dict[str, str], *,
-           retry_s: float = 60.0) -> str:
-    """Submit the bundle's entrypoint; returns the Ray submission id."""
+           run_dir: str | Path | None = None, retry_s: float = 60.0) -> str:
+    """Submit the bundle's entrypoint (told `run_dir`, see `entrypoint`); returns the Ray submission id."""
     prefix = job.get("submission_id_prefix") or "polaris"
     submission_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
     runtime_env = submission_runtime_env(bundle, job, secrets)
     deadline = time.monotonic() + retry_s
     while True:
         try:
-            return client.submit_job(entrypoint=job["entrypoint"], runtime_env=runtime_env,
+            return client.submit_job(entrypoint=entrypoint(job, run_dir), runtime_env=runtime_env,
                                      submission_id=submission_id, metadata={"polaris_bundle": bundle.name})
         except Exception as exc:  # noqa: BLE001 - the job agent of a fresh head needs a few seconds
             text = str(exc)

@@ -34,7 +34,8 @@ class OutputConfig(Section):
     run_root: str = Field(default="runs", description="Folder under which each run gets runs/<name>-<hash8>-<time>/.")
     checkpoint_dir: str | None = Field(
         default=None,
-        description="Checkpoint folder; must be shared storage on multi-node clusters. null = <run dir>/checkpoints.",
+        description="Checkpoint folder; relative paths are inside the run directory. null = <run dir>/checkpoints. "
+        "Must be absolute shared storage on multi-node clusters and with a Ray cluster on another machine.",
     )
     checkpoint_every_steps: int = Field(default=20, ge=1, description="Save a checkpoint every N steps.")
     save_hf: bool = Field(default=True, description="Also save Hugging Face weights at each checkpoint.")

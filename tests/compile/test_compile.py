@@ -230,3 +230,24 @@ def test_advantage_clip_is_the_only_thing_behind_reward_clip_range():
     from polaris.engine.openrlhf._argv import build_argv
 
     assert build_argv(loaded.recipe).origins["--reward.clip_range"] == ["grpo.advantage_clip"]
+
+
+def test_lock_lists_the_rubric_file_with_its_sha256(tmp_path):
+    builtin = RECIPES / "rubrics" / "polaris-story-quality.yaml"
+    lock = json.loads(compile_recipe(load_recipe(str(RECIPES / "demo.yaml"))).files["lock.json"])
+    assert lock["files"][str(builtin)] == hashlib.sha256(builtin.read_bytes()).hexdigest()
+    own = tmp_path / "my-rubric.yaml"
+    own.write_bytes(builtin.read_bytes() + b"\n# a local copy\n")
+    loaded = load_recipe(str(RECIPES / "demo.yaml"), ["rubric.builtin=null", f"rubric.path={own}"])
+    lock = json.loads(compile_recipe(loaded).files["lock.json"])
+    assert lock["files"][str(own)] == hashlib.sha256(own.read_bytes()).hexdigest()
+    assert str(builtin) not in lock["files"]
+    assert lock["rubric_sha256"]  # the canonical scoring-rules hash stays
+
+
+def test_job_names_the_run_dir_flag_but_holds_no_run_dir(tmp_path):
+    # the run dir reaches the driver at launch time; the bundle does not depend on where it is written
+    bundle = compile_recipe(load_recipe(str(RECIPES / "demo.yaml")))
+    job = json.loads(bundle.files["job.json"])
+    assert job["run_dir_arg"] == "--run-dir" and job["entrypoint"].endswith("--bundle .")
+    assert not any(str(tmp_path) in text or "runs/" in text for text in bundle.files.values())

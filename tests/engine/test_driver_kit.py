@@ -51,8 +51,11 @@ def row_spec(**over: Any) -> dict[str, Any]:
 
 
 SERVICE = '''
-import sys, http.server
+import sys, http.server, pathlib
 port = int(sys.argv[1])
+if len(sys.argv) > 2:  # {state_dir}: leave a mark where the real service keeps its store and audit log
+    pathlib.Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
+    (pathlib.Path(sys.argv[2]) / "audit.jsonl").write_text("")
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200 if self.path == "/healthz" else 404); self.end_headers(); self.wfile.write(b"ok")
@@ -92,6 +95,7 @@ def make_bundle(root: Path, tokenizer: Path, *, sources: dict[str, Any], spec: d
     (root / "openrlhf_argv.json").write_text(json.dumps(argv or ["--data.prompt_dataset", "data/train.rendered.jsonl"]))
     (root / "job.json").write_text(json.dumps({
         "entrypoint": "python -m polaris.engine.openrlhf.driver --bundle .",
+        "run_dir_arg": "--run-dir",
         "runtime_env": {"working_dir": ".", "env_vars": {"POLARIS_EXECUTOR_CONFIG": "polaris_executor.json"}},
         "forward_env": [],
     }))

@@ -28,6 +28,7 @@ value = os.environ.get("POLARIS_TEST_JUDGE_KEY", "")
 print("secret-sha256", hashlib.sha256(value.encode()).hexdigest())
 print("plain-var", os.environ.get("POLARIS_PLAIN"))
 print("hello from the bundle", open("payload.txt").read().strip())
+print("job-argv", sys.argv[1:])
 sys.exit(int(os.environ.get("EXIT_WITH", "0")))
 '''
 
@@ -41,6 +42,7 @@ def _bundle(root: Path, entrypoint: str = "python job_main.py", env: dict | None
         "runtime_env": {"working_dir": ".", "env_vars": {"POLARIS_PLAIN": "plain-value", **(env or {})}},
         "forward_env": [SECRET_NAME],
         "submission_id_prefix": "polaris-test",
+        "run_dir_arg": "--run-dir",
     }))
     return root
 
@@ -98,6 +100,7 @@ def test_local_head_started_and_stopped(tmp_path: Path) -> None:
         result = launch(bundle, address=None, environ={SECRET_NAME: SECRET}, out=out, gpu_probe=lambda: 1,
                         num_cpus=2, temp_dir=temp)
         assert result.head_started and result.status == "SUCCEEDED", out.getvalue()
+        assert f"job-argv ['--run-dir', '{bundle.resolve()}']" in out.getvalue()  # told where the run dir is
         assert "stopping the local Ray head" in out.getvalue()
         with pytest.raises(ProcessLookupError):
             os.kill(result.head_pid, 0)  # the `ray start --block` process we owned is gone
@@ -108,7 +111,8 @@ def test_local_head_started_and_stopped(tmp_path: Path) -> None:
 
 
 def test_driver_as_ray_job_reaches_workers(ray_head, tmp_path: Path) -> None:
-    """The real driver as the job entrypoint: rendered data and env reach a Ray task through ray.init."""
+    """The real driver as the job entrypoint: rendered data and env reach a Ray task through ray.init;
+    run_lock.json, the reward state and a checkpoint a worker writes land in the run dir, not in Ray's copies."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
     from test_driver_kit import make_bundle, make_tokenizer, row_spec, write_jsonl
 
@@ -121,12 +125,19 @@ def test_driver_as_ray_job_reaches_workers(ray_head, tmp_path: Path) -> None:
     from test_driver_kit import free_port
 
     bundle = make_bundle(root, tok, sources={"train": {"prepared": "data/train.jsonl"}}, spec=row_spec(),
-                         port=free_port())
+                         port=free_port(), argv=["--data.prompt_dataset", "data/train.rendered.jsonl",
+                                                 "--ckpt.path", "checkpoints/ds"])
+    driver_cfg = json.loads((bundle / "driver.json").read_text())
+    driver_cfg["reward_service"]["command"].append("{state_dir}")  # the fake service marks its state dir
+    (bundle / "driver.json").write_text(json.dumps(driver_cfg))
     (bundle / "ray_train_probe.py").write_text(
-        "import json, os, ray\n"
+        "import json, os, sys, ray\n"
+        "ckpt = sys.argv[sys.argv.index('--ckpt.path') + 1]\n"
         "@ray.remote(num_cpus=1)\n"
         "def probe():\n"
         "    first = open('data/train.rendered.jsonl').readline()\n"
+        "    os.makedirs(ckpt, exist_ok=True)\n"  # as OpenRLHF's ranks do, from the worker's cwd
+        "    open(os.path.join(ckpt, 'step1.pt'), 'w').write(os.getcwd())\n"
         "    return {'id': json.loads(json.loads(first)['label'])['id'],\n"
         "            'url': os.environ.get('POLARIS_REWARD_SERVICE_URL'),\n"
         "            'secret': os.environ.get('POLARIS_TEST_JUDGE_KEY') == os.environ.get('EXPECT', 'x')}\n"
@@ -145,4 +156,10 @@ def test_driver_as_ray_job_reaches_workers(ray_head, tmp_path: Path) -> None:
     probe = json.loads(line[len("PROBE "):])
     assert probe["id"] == "r1" and probe["url"].startswith("http://127.0.0.1:")
     assert "reward service stopped" in text
+    lock = json.loads((bundle / "run_lock.json").read_text())
+    assert lock["outputs"]["run_dir"] == str(bundle.resolve()) and lock["rendered"]["train"]["rows"] == 1
+    assert (bundle / "state" / "reward" / "audit.jsonl").is_file()
+    assert (bundle / "data" / "train.rendered.jsonl").is_file()
+    worker_cwd = (bundle / "checkpoints" / "ds" / "step1.pt").read_text()
+    assert Path(worker_cwd).resolve() != bundle.resolve()  # the worker ran in a copy, yet wrote here
     _assert_secret_not_on_disk(bundle)

@@ -35,18 +35,25 @@ def test_dry_run_prints_commands_and_writes_run_dir(tmp_path: Path, capsys: pyte
     assert re.fullmatch(r"\d{8}T\d{6}Z", stamp)
     assert "ray start --head --port 6379 --num-gpus 1" in out
     assert f'ray job submit --address http://127.0.0.1:8265 --runtime-env-json \'{{"working_dir":"{run_dir}"' in out
-    assert "-- python -m polaris.engine.openrlhf.driver --bundle ." in out
-    assert "serve-reward" in out and "--port 8731" in out
+    # the driver is told the run dir (it runs in Ray's copy of it) and writes its state there
+    assert f"-- python -m polaris.engine.openrlhf.driver --bundle . --run-dir {run_dir}\n" in out
+    assert "serve-reward" in out and "--port 8731" in out and f"--state-dir {run_dir}/state/reward" in out
+    assert json.loads((run_dir / "job.json").read_text())["entrypoint"].endswith("--bundle .")  # not in the bundle
     assert "Qwen/Qwen3-0.6B" in out and "reference injection  on" in out
 
 
 def test_dry_run_json_with_address_and_secret_placeholders(capsys: pytest.CaptureFixture,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", "real-secret-value-123")
-    assert main(["run", POLARIS9B, "--dry-run", "--json", "--address", "http://head:8265"]) == 0
+    assert main(["run", POLARIS9B, "--dry-run", "--json", "--address", "http://head:8265",
+                 "--set", "output.checkpoint_dir=/shared/ckpt"]) == 0
     info = json.loads(capsys.readouterr().out)
     cmds = info["commands"]
     assert "ray_start" not in cmds and "--address http://head:8265" in cmds["job_submit"]
+    # a remote cluster cannot reach the run dir here: the driver writes under the shared checkpoint dir
+    remote = f"/shared/ckpt/{Path(info['run_dir']).name}"
+    assert info["driver_run_dir"] == remote and cmds["job_submit"].endswith(f"--bundle . --run-dir {remote}")
+    assert f"--state-dir {remote}/state/reward" in cmds["reward_service"]
     assert "<value of $GEMINI_API_KEY>" in cmds["job_submit"]
     assert "real-secret-value-123" not in json.dumps(info)
     assert info["summary"]["reference_injection"] is True and info["recipe_sha256"]
@@ -59,6 +66,31 @@ def test_no_gpu_and_no_address_fails_with_exit_4(capsys: pytest.CaptureFixture, 
     assert main(["run", DEMO, "--yes"]) == 4
     err = capsys.readouterr().err
     assert "error: no GPU on this machine and no --address" in err and "Traceback" not in err
+
+
+def test_remote_cluster_with_run_dir_checkpoints_is_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", DEMO, "--dry-run", "--json", "--address", "http://head:8265"]) == 3
+    (problem,) = json.loads(capsys.readouterr().out)
+    assert problem["path"] == "output.checkpoint_dir" and problem["file"] == DEMO
+    assert "not on this machine" in problem["message"] and "--set output.checkpoint_dir=" in problem["hint"]
+    assert not (tmp_path / "runs").exists()  # refused before a run dir is written
+    # a cluster on this machine can write into the run dir; with several nodes polaris says it must be shared
+    assert main(["run", DEMO, "--dry-run", "--address", "http://127.0.0.1:8265"]) == 0
+    assert "note: checkpoints go to" not in capsys.readouterr().err
+    assert main(["run", POLARIS9B, "--dry-run", "--address", "http://127.0.0.1:8265", "--set", "cluster.nodes=2",
+                 "--set", "cluster.gpus_per_node=8"]) == 0
+    assert "/checkpoints: with 2 nodes that must be shared storage" in capsys.readouterr().err
+
+
+def test_no_gpu_is_reported_before_a_missing_key(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polaris.launch._gpu as gpu
+
+    monkeypatch.setattr(gpu, "count_gpus", lambda: 0)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    assert main(["run", POLARIS9B, "--yes"]) == 4
+    err = capsys.readouterr().err
+    assert err.index("error: no GPU on this machine and no --address") < err.index("GEMINI_API_KEY are not set")
+    assert "\nalso: environment variable(s) GEMINI_API_KEY" in err
 
 
 def test_refuses_to_prompt_without_a_terminal(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._driver_data import DriverError
 
-__all__ = ["RewardService", "reward_service_command", "ensure_token"]
+__all__ = ["RewardService", "reward_service_command", "ensure_token", "state_dir"]
 
 DEFAULT_COMMAND = [
     "{python}", "-m", "polaris.cli.main", "serve-reward", "{bundle}",
@@ -24,18 +24,25 @@ DEFAULT_COMMAND = [
 ]
 
 
-def reward_service_command(svc: dict[str, Any], bundle: Path, python: str = sys.executable) -> list[str]:
+def state_dir(svc: dict[str, Any], out_dir: Path) -> Path:
+    """driver.json `reward_service.state_dir`, a relative one resolved against the run's output dir."""
+    path = Path(svc.get("state_dir", "state/reward"))
+    return path if path.is_absolute() else out_dir / path
+
+
+def reward_service_command(svc: dict[str, Any], bundle: Path, python: str = sys.executable,
+                           out_dir: Path | None = None) -> list[str]:
     """The service argv: driver.json `reward_service.command` (placeholders {python} {bundle} {port}
-    {state_dir} {bind}) or the default `polaris serve-reward` command."""
+    {state_dir} {bind}) or the default `polaris serve-reward` command. A relative state dir is
+    resolved against `out_dir` (the driver's --run-dir; default the bundle)."""
     template = svc.get("command") or DEFAULT_COMMAND
     if not isinstance(template, list) or not all(isinstance(x, str) for x in template):
         raise DriverError("driver.json: reward_service.command must be a list of strings")
-    state_dir = Path(svc.get("state_dir", "state/reward"))
     values = {
         "python": python,
         "bundle": str(bundle),
         "port": str(svc.get("port", 8731)),
-        "state_dir": str(state_dir if state_dir.is_absolute() else bundle / state_dir),
+        "state_dir": str(state_dir(svc, bundle if out_dir is None else out_dir)),
         "bind": svc.get("bind", "127.0.0.1"),
     }
     try:

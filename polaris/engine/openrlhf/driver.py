@@ -1,6 +1,7 @@
 """The polaris driver: the Ray job entrypoint on the head node.
 
-    python -m polaris.engine.openrlhf.driver --bundle .      (cwd = the job's working dir = the bundle)
+    python -m polaris.engine.openrlhf.driver --bundle . --run-dir /abs/run/dir
+    (cwd = the job's working dir = Ray's copy of the bundle)
 
 Steps, each a function of its own: read driver.json; load and prepare data (cluster files and hub
 datasets are prepared here with `polaris.data`, as the compiler does for local files); render
@@ -8,6 +9,10 @@ prompts with the policy tokenizer's chat template and drop over-long prompts and
 (counted); write data/*.rendered.jsonl and run_lock.json; start the reward service and wait for
 /healthz; connect to Ray with the run's runtime env; run OpenRLHF's train_ppo_ray as __main__;
 stop the reward service at the end, on errors and on SIGTERM.
+
+Outputs (run_lock.json, a copy of the rendered data, the reward state, relative checkpoint and
+TensorBoard paths of the argv) go to --run-dir, which `polaris run` passes at launch time; without
+it they go to the bundle (in a Ray job: Ray's temporary copy, and the driver says so).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -24,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from ._driver_data import DriverError, LoadedData, load_data, load_json
-from ._driver_ray import build_runtime_env, init_ray, run_train_module
+from ._driver_outputs import prepare_out_dir, resolve_output_argv
+from ._driver_ray import build_runtime_env, in_ray_job, init_ray, run_train_module
 from ._driver_render import load_renderer, render_split, write_rendered
-from ._driver_service import RewardService, ensure_token, reward_service_command
+from ._driver_service import RewardService, ensure_token, reward_service_command, state_dir
 
 __all__ = ["DriverError", "PreparedRun", "prepare_run", "start_reward_service", "run_driver", "main",
            "DEFAULT_TRAIN_MODULE"]
@@ -56,8 +63,14 @@ def _merge_drops(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
     return out
 
 
-def prepare_run(bundle: Path, cfg: dict[str, Any]) -> PreparedRun:
-    """Load, prepare, render and length-check every split; write the rendered files and run_lock.json."""
+def prepare_run(bundle: Path, cfg: dict[str, Any], *, out_dir: Path | None = None,
+                outputs: dict[str, Any] | None = None) -> PreparedRun:
+    """Load, prepare, render and length-check every split; write the rendered files and run_lock.json.
+
+    The rendered files go to the bundle (Ray uploads it to the workers) and, when `out_dir` is
+    another directory, are copied there; run_lock.json (with `outputs`) goes to `out_dir`.
+    """
+    out_dir = bundle if out_dir is None else out_dir
     data: LoadedData = load_data(bundle, cfg)
     renderer = load_renderer(cfg["model"], bundle)
     rendered_paths = cfg.get("rendered") or {"train": "data/train.rendered.jsonl", "eval": "data/eval.rendered.jsonl"}
@@ -82,6 +95,9 @@ def prepare_run(bundle: Path, cfg: dict[str, Any]) -> PreparedRun:
             raise DriverError("no training rows are left after preparation and length checks; see the drops above")
         rel = rendered_paths[split]
         digest = write_rendered(bundle / rel, out.rows)
+        if out_dir != bundle:
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(bundle / rel, out_dir / rel)
         _say(f"{split}: wrote {len(out.rows)} rendered prompt(s) to {rel} (longest prompt {out.longest_prompt} tokens)")
         result.rows[split] = len(out.rows)
         result.dropped[split] = _merge_drops(prepared.dropped, out.dropped)
@@ -97,8 +113,9 @@ def prepare_run(bundle: Path, cfg: dict[str, Any]) -> PreparedRun:
                       "template_sha256": renderer.template_sha256, "thinking": renderer.thinking,
                       "class": type(renderer.tokenizer).__name__},
         "versions": _versions(),
+        "outputs": {"run_dir": str(out_dir), **(outputs or {})},
     }
-    (bundle / RUN_LOCK).write_text(json.dumps(result.lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / RUN_LOCK).write_text(json.dumps(result.lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return result
 
 
@@ -114,12 +131,14 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def start_reward_service(bundle: Path, cfg: dict[str, Any], environ: dict[str, str]) -> RewardService:
+def start_reward_service(bundle: Path, cfg: dict[str, Any], environ: dict[str, str],
+                         out_dir: Path | None = None) -> RewardService:
     """Start the reward service from driver.json `reward_service` and wait until /healthz answers."""
     svc_cfg = cfg.get("reward_service") or {}
     ensure_token(svc_cfg, environ)
     svc = RewardService(
-        reward_service_command(svc_cfg, bundle), int(svc_cfg.get("port", 8731)), cwd=bundle, env=dict(environ),
+        reward_service_command(svc_cfg, bundle, out_dir=out_dir), int(svc_cfg.get("port", 8731)), cwd=bundle,
+        env=dict(environ),
         startup_timeout_s=float(svc_cfg.get("startup_timeout_s", 180)),
     )
     _say(f"starting the reward service on port {svc.port}")
@@ -139,20 +158,37 @@ def _service_url(cfg: dict[str, Any]) -> str:
     return f"http://{ray.util.get_node_ip_address()}:{port}"
 
 
+def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any]) -> tuple[Path, list[str], dict[str, Any]]:
+    """The output dir, the argv with output paths under it, and what goes where (said and locked)."""
+    out_dir = prepare_out_dir(run_dir, bundle)
+    if run_dir is None and in_ray_job():
+        _say(f"warning: no --run-dir: outputs go to {out_dir}, Ray's temporary copy of the working dir, which is "
+             "not the run directory and may be deleted; launch with `polaris run` (it passes --run-dir)")
+    argv_path = bundle / "openrlhf_argv.json"
+    argv = load_json(argv_path) if argv_path.is_file() else []
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        raise DriverError(f"{argv_path}: expected a JSON list of strings")
+    argv, paths = resolve_output_argv(argv, out_dir)
+    outputs = {"run_lock": str(out_dir / RUN_LOCK),
+               "reward_state": str(state_dir(cfg.get("reward_service") or {}, out_dir)), "argv_paths": paths}
+    _say(f"outputs: {out_dir} (run_lock.json, reward state {outputs['reward_state']})")
+    for flag, path in paths.items():
+        _say(f"outputs: {flag} {path}")
+    return out_dir, argv, outputs
+
+
 def run_driver(bundle: Path, *, train_module: str = DEFAULT_TRAIN_MODULE, use_ray: bool = True,
-               prepare_only: bool = False) -> int:
-    """All steps; returns the process exit code."""
+               prepare_only: bool = False, run_dir: Path | None = None) -> int:
+    """All steps; returns the process exit code. Outputs go to `run_dir` (default: the bundle)."""
     bundle = bundle.resolve()
     cfg = load_json(bundle / "driver.json")
-    prepare_run(bundle, cfg)
+    out_dir, argv, outputs = _output_plan(bundle, run_dir, cfg)
+    prepare_run(bundle, cfg, out_dir=out_dir, outputs=outputs)
     if prepare_only:
         return 0
-    argv = load_json(bundle / "openrlhf_argv.json")
-    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-        raise DriverError(f"{bundle / 'openrlhf_argv.json'}: expected a JSON list of strings")
     job = load_json(bundle / "job.json") if (bundle / "job.json").is_file() else {}
     environ = os.environ
-    service = start_reward_service(bundle, cfg, environ)
+    service = start_reward_service(bundle, cfg, environ, out_dir=out_dir)
     try:
         if use_ray:
             svc_cfg = cfg.get("reward_service") or {}
@@ -183,11 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ray", action="store_true", help="Do not call ray.init (the train module does it).")
     parser.add_argument("--prepare-only", action="store_true",
                         help="Stop after writing the rendered data and run_lock.json.")
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help="Absolute directory for run_lock.json, the reward state and relative checkpoint/"
+                        "TensorBoard paths (default: the bundle). `polaris run` passes it.")
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run_driver(Path(args.bundle), train_module=args.train_module, use_ray=not args.no_ray,
-                          prepare_only=args.prepare_only)
+                          prepare_only=args.prepare_only, run_dir=args.run_dir)
     except DriverError as exc:
         print(f"[polaris driver] error: {exc}", file=sys.stderr, flush=True)
         return 1

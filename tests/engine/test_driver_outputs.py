@@ -1,0 +1,93 @@
+"""The driver's outputs go to --run-dir, not to the bundle copy it runs in (no Ray here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_driver_kit import RECORDER, free_port, make_bundle, make_tokenizer, row_spec, write_jsonl  # noqa: E402
+
+from polaris.engine.openrlhf import driver  # noqa: E402
+from polaris.engine.openrlhf._driver_outputs import resolve_output_argv  # noqa: E402
+
+ROW = {"id": "a", "messages": [{"role": "user", "content": "write a story about the sea"}],
+       "label": {"id": "a", "target_words": 800, "split": "train", "judge_prompt": "the sea",
+                 "reference": "the sea", "reasoning": None}}
+ARGV = ["--data.prompt_dataset", "data/train.rendered.jsonl", "--ckpt.path", "checkpoints/ds",
+        "--ckpt.output_dir", "/abs/hf", "--logger.tensorboard_dir", "tb", "--ckpt.save_steps", "5"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tokenizer(tmp_path_factory.mktemp("tok"))
+
+
+def _bundle(tmp_path: Path, tokenizer: Path, port: int = 0) -> Path:
+    root = tmp_path / "ray-copy"
+    write_jsonl(root / "data" / "train.jsonl", [ROW])
+    bundle = make_bundle(root, tokenizer, sources={"train": {"prepared": "data/train.jsonl"}}, spec=row_spec(),
+                         port=port, argv=ARGV)
+    cfg = json.loads((bundle / "driver.json").read_text())
+    cfg["reward_service"]["command"].append("{state_dir}")
+    (bundle / "driver.json").write_text(json.dumps(cfg))
+    return bundle
+
+
+def test_resolve_output_argv_only_touches_relative_output_paths(tmp_path: Path) -> None:
+    argv, paths = resolve_output_argv(ARGV, tmp_path)
+    assert argv[argv.index("--ckpt.path") + 1] == str(tmp_path / "checkpoints/ds")
+    assert argv[argv.index("--ckpt.output_dir") + 1] == "/abs/hf"
+    assert argv[argv.index("--logger.tensorboard_dir") + 1] == str(tmp_path / "tb")
+    assert argv[1] == "data/train.rendered.jsonl"  # inputs stay relative to the working dir
+    assert paths == {"--ckpt.path": str(tmp_path / "checkpoints/ds"), "--ckpt.output_dir": "/abs/hf",
+                     "--logger.tensorboard_dir": str(tmp_path / "tb")}
+
+
+def test_run_dir_receives_lock_state_and_checkpoint_paths(
+    tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "polaris_test_recorder.py").write_text(RECORDER)
+    monkeypatch.syspath_prepend(str(mods))
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("RECORD_TO", str(record))
+    bundle = _bundle(tmp_path, tokenizer, port=free_port())
+    run_dir = tmp_path / "runs" / "demo-12345678-20260101T000000Z"
+    code = driver.main(["--bundle", str(bundle), "--run-dir", str(run_dir), "--train-module",
+                        "polaris_test_recorder", "--no-ray"])
+    assert code == 0
+    # the record of the run is in the run dir, not in the copy the driver ran in
+    lock = json.loads((run_dir / "run_lock.json").read_text())
+    assert not (bundle / "run_lock.json").exists()
+    assert lock["outputs"]["run_dir"] == str(run_dir.resolve())
+    assert lock["outputs"]["argv_paths"]["--ckpt.path"] == str(run_dir.resolve() / "checkpoints/ds")
+    assert (run_dir / "state" / "reward" / "audit.jsonl").is_file() and not (bundle / "state").exists()
+    assert (run_dir / "data" / "train.rendered.jsonl").read_bytes() == \
+        (bundle / "data" / "train.rendered.jsonl").read_bytes()  # workers read the bundle's copy
+    seen = json.loads(record.read_text())["argv"][1:]
+    assert seen[seen.index("--ckpt.path") + 1] == str(run_dir.resolve() / "checkpoints/ds")
+    assert seen[seen.index("--logger.tensorboard_dir") + 1] == str(run_dir.resolve() / "tb")
+    assert f"outputs: {run_dir.resolve()}" in capsys.readouterr().out
+
+
+def test_without_run_dir_in_a_ray_job_the_driver_warns(
+    tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    bundle = _bundle(tmp_path, tokenizer)
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", "{}")
+    assert driver.main(["--bundle", str(bundle), "--prepare-only"]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: no --run-dir: outputs go to {bundle.resolve()}" in out
+    lock = json.loads((bundle / "run_lock.json").read_text())
+    assert lock["outputs"]["reward_state"] == str(bundle.resolve() / "state" / "reward")
+
+
+def test_relative_run_dir_is_refused(tmp_path: Path, tokenizer: Path, capsys: pytest.CaptureFixture) -> None:
+    bundle = _bundle(tmp_path, tokenizer)
+    assert driver.main(["--bundle", str(bundle), "--run-dir", "runs/x", "--prepare-only"]) == 1
+    assert "--run-dir must be an absolute path" in capsys.readouterr().err
