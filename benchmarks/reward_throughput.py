@@ -5,7 +5,15 @@ per call and a capacity of C concurrent calls (the answers of ``tests/fakes/open
 built inside the latency window rather than at its edge, so the fake's own CPU does not delay
 other calls: a real endpoint runs on other machines); the reward service (``polaris
 serve-reward``) in a subprocess with judge concurrency C; this process plays the trainer,
-sending one sample per request as OpenRLHF does. All three share this machine's cores.
+sending one sample per request on a connection of its own, as OpenRLHF's client does (a new
+``ClientSession`` per request). All three share this machine's cores.
+
+The trainer side is a lean HTTP/1.1 client by default (``--client lean``: requests encoded before
+the clock starts, written as soon as each connection opens, answers read by Content-Length):
+OpenRLHF's clients run in the vLLM engine processes on the GPU nodes, and an aiohttp client
+serving 1,024 requests from this process spends ~0.3 s of the shared cores opening every
+connection before it writes the first request. ``--client aiohttp`` runs phase 1 with an
+aiohttp session instead, for comparison. Phase 2 always uses aiohttp.
 
 0. The fake judge alone (C concurrent calls from a plain aiohttp client): the ceiling for 1.
 1. N unique samples at once through ``/get_reward``: wall time vs the ideal ceil(N/C)·L, run
@@ -20,6 +28,7 @@ sending one sample per request as OpenRLHF does. All three share this machine's 
    the function calls the judge synchronously. Speed-up of 1 over 3 (goal ≥ 9x, ≥ 0.9 of ideal).
 
     python benchmarks/reward_throughput.py [--n 1024] [--latency 2] [--capacity 256] [--engines 4] [--repeat 3]
+                                           [--client lean|aiohttp]
 """
 
 from __future__ import annotations
@@ -118,6 +127,68 @@ def _story(i: int) -> str:
     from judge_helpers import story_words
 
     return story_words(300, seed=i)
+
+
+class _OneRequest(asyncio.Protocol):
+    """One POST on a fresh connection: writes the request as soon as the connection opens, resolves
+    ``done`` with the answer body (by Content-Length), or fails it on a non-200 or a dropped connection."""
+
+    def __init__(self, request: bytes, done: asyncio.Future) -> None:
+        self.request, self.done, self.buf = request, done, bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        head, sep, body = bytes(self.buf).partition(b"\r\n\r\n")
+        if not sep or self.done.done():
+            return
+        lines = head.split(b"\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:])}
+        if b"content-length" not in headers:
+            self.done.set_exception(RuntimeError(f"answer without Content-Length: {head[:200]!r}"))
+        elif len(body) >= int(headers[b"content-length"]):
+            status = int(lines[0].split()[1])
+            if status == 200:
+                self.done.set_result(body[: int(headers[b"content-length"])])
+            else:
+                self.done.set_exception(RuntimeError(f"HTTP {status}: {body[:300]!r}"))
+        else:
+            return
+        assert self.transport is not None
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc or ConnectionError("connection closed before a whole answer"))
+
+
+async def _post_lean(url: str, bodies: list[tuple[float, bytes]]) -> list[float]:
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    loop = asyncio.get_running_loop()
+
+    async def one(delay: float, request: bytes) -> float:
+        if delay:
+            await asyncio.sleep(delay)
+        done = loop.create_future()
+        await loop.create_connection(lambda: _OneRequest(request, done), host, int(port))
+        return json.loads(await done)["rewards"][0]
+
+    return list(await asyncio.gather(*(one(d, r) for d, r in bodies)))
+
+
+def _encode_requests(url: str, bodies: list[tuple[float, dict]]) -> list[tuple[float, bytes]]:
+    """The lean client's requests, encoded before the clock starts."""
+    hostport = url.split("//", 1)[1]
+    out = []
+    for delay, body in bodies:
+        data = json.dumps(body).encode()
+        out.append((delay, (f"POST /get_reward HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\n"
+                            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data))
+    return out
 
 
 async def _post_many(url: str, bodies: list[tuple[float, dict]]) -> list[float]:
@@ -225,6 +296,8 @@ def main() -> None:
     ap.add_argument("--capacity", type=int, default=256, help="judge endpoint's concurrent capacity")
     ap.add_argument("--engines", type=int, default=4, help="vLLM engines in the stock path")
     ap.add_argument("--repeat", type=int, default=3, help="runs of [1] (the median is the result)")
+    ap.add_argument("--client", choices=("lean", "aiohttp"), default="lean",
+                    help="the trainer-side client of phase [1] (see the module docstring)")
     ap.add_argument("--skip-stock", action="store_true", help="skip the (slow) stock path")
     ap.add_argument("--serve-judge", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -255,13 +328,20 @@ def main() -> None:
             for run in range(a.repeat):
                 _trace(fport)
                 bodies = [(0.0, _body(run * n + i)) for i in range(n)]  # fresh samples, built before the clock
-                t0 = time.monotonic()
-                asyncio.run(_post_many(url, bodies))
+                if a.client == "lean":
+                    requests = _encode_requests(url, bodies)
+                    t0 = time.monotonic()
+                    rewards = asyncio.run(_post_lean(url, requests))
+                else:
+                    t0 = time.monotonic()
+                    rewards = asyncio.run(_post_many(url, bodies))
                 wall = time.monotonic() - t0
+                if len(rewards) != n or not all(isinstance(r, float) for r in rewards):
+                    raise SystemExit(f"run {run + 1}: expected {n} float rewards, got {rewards[:5]}...")
                 starts = sorted(x - t0 for x in _trace(fport))
                 full = starts[min(cap, n) - 1]
                 ratios.append(ideal / wall)
-                print(f"[1] service, run {run + 1}/{a.repeat}: {n} samples in {wall:.2f} s; ideal ceil(N/C)*L = "
+                print(f"[1] service ({a.client} client), run {run + 1}/{a.repeat}: {n} samples in {wall:.2f} s; ideal ceil(N/C)*L = "
                       f"{ideal:.2f} s; ideal/wall = {ideal / wall:.2f} (first judge call at +{starts[0]:.2f} s, "
                       f"{min(cap, n)} in flight at +{full:.2f} s, after the last wave +{wall - full - ideal:.2f} s)")
             ratio = statistics.median(ratios)

@@ -139,7 +139,7 @@ class Backend:
         self.http_calls = 0
         # (format mode, id(schema)) -> (schema, response_format object, its JSON): the same object
         # goes into every request, so its encoding is made once (see polaris.judge._body)
-        self._formats: dict[tuple[str, int], tuple[Any, dict[str, Any], str]] = {}
+        self._formats: dict[tuple[str, int], tuple[Any, dict[str, Any], bytes]] = {}
 
     @property
     def name(self) -> str:
@@ -176,7 +176,7 @@ class Backend:
         if client is not None:
             await client.close()
 
-    def _format_entry(self, schema: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
+    def _format_entry(self, schema: dict[str, Any]) -> tuple[Any, dict[str, Any], bytes]:
         key = (self.format_mode, id(schema))
         hit = self._formats.get(key)
         if hit is None or hit[0] is not schema:
@@ -184,7 +184,7 @@ class Backend:
                 fmt = {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
             else:
                 fmt = {"type": "json_object", "schema": schema}  # llama.cpp's extension
-            hit = self._formats[key] = (schema, fmt, encode_body(fmt).decode())
+            hit = self._formats[key] = (schema, fmt, encode_body(fmt))
         return hit
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,9 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":")
 _quote = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a str, quotes included
 
 
-def encode_str(text: str) -> str:
-    """``text`` as the inside of a JSON string (no surrounding quotes)."""
-    return _quote(text)[1:-1]
+def encode_str(text: str) -> bytes:
+    """``text`` as the inside of a JSON string (no surrounding quotes), UTF-8 encoded."""
+    return _quote(text)[1:-1].encode()
 
 
 def _scalar(v: Any) -> str:
@@ -44,49 +44,65 @@ def _scalar(v: Any) -> str:
 
 
 class JsonText(str):
-    """A ``str`` that also carries its own JSON encoding (``.json``, quotes included).
+    """A ``str`` that also carries its own JSON encoding (``.json``: UTF-8 bytes, quotes included).
 
     It is a plain string to everything else (equality, slicing, ``json.dumps``), so a consumer that
     does not know about the cached encoding still gets the right text.
     """
 
     __slots__ = ("json",)
-    json: str
+    json: bytes
 
 
-def join_encoded(parts: Iterable[tuple[str, str | None]]) -> JsonText:
-    """Concatenate ``(text, encoded_text_or_None)`` parts into a :class:`JsonText`; parts without a
+def join_encoded(parts: Iterable[tuple[str, bytes | None]]) -> JsonText:
+    """Concatenate ``(text, its encoding or None)`` parts into a :class:`JsonText`; parts without a
     cached encoding are encoded here."""
     texts: list[str] = []
-    encoded: list[str] = ['"']
+    encoded: list[bytes] = [b'"']
     for text, enc in parts:
         texts.append(text)
         encoded.append(enc if enc is not None else encode_str(text))
-    encoded.append('"')
+    encoded.append(b'"')
     out = JsonText("".join(texts))
-    out.json = "".join(encoded)
+    out.json = b"".join(encoded)
     return out
 
 
-def _value(v: Any, fixed: dict[int, tuple[Any, str]]) -> str:
+def _emit(v: Any, fixed: dict[int, tuple[Any, bytes]], out: list[bytes]) -> None:
+    # fragments are collected and joined once: the body is ~30 kB, and joining at every level
+    # would copy it once per level
     hit = fixed.get(id(v))
     if hit is not None and hit[0] is v:
-        return hit[1]
-    if type(v) is JsonText:
-        return v.json
-    if type(v) is dict:
+        out.append(hit[1])
+    elif type(v) is JsonText:
+        out.append(v.json)
+    elif type(v) is dict:
         if not all(type(k) is str for k in v):
             raise TypeError("only str keys are encoded here")  # json.dumps would turn 1 into "1"
-        return "{" + ",".join(_quote(k) + ":" + _value(x, fixed) for k, x in v.items()) + "}"
-    if type(v) is list:
-        return "[" + ",".join(_value(x, fixed) for x in v) + "]"
-    return _scalar(v)
+        sep = b"{"
+        for k, x in v.items():
+            out.append(sep + _quote(k).encode() + b":")
+            _emit(x, fixed, out)
+            sep = b","
+        out.append(b"}" if sep == b"," else b"{}")
+    elif type(v) is list:
+        sep = b"["
+        for x in v:
+            out.append(sep)
+            _emit(x, fixed, out)
+            sep = b","
+        out.append(b"]" if sep == b"," else b"[]")
+    else:
+        out.append(_scalar(v).encode())
 
 
-def encode_body(body: dict[str, Any], fixed: dict[int, tuple[Any, str]] | None = None) -> bytes:
+def encode_body(body: dict[str, Any], fixed: dict[int, tuple[Any, bytes]] | None = None) -> bytes:
     """``body`` as UTF-8 JSON bytes. ``fixed`` maps ``id(obj)`` to ``(obj, its encoding)`` for
     objects that recur in every call (the response format); keys must be ``str``.
 
-    Raises ``TypeError``/``ValueError`` as ``json.dumps`` does for values JSON cannot hold.
+    Raises ``TypeError``/``ValueError`` as ``json.dumps`` does for values JSON cannot hold (and
+    ``UnicodeEncodeError`` for a lone surrogate, as the SDK's encoder does).
     """
-    return _value(body, fixed or {}).encode()
+    out: list[bytes] = []
+    _emit(body, fixed or {}, out)
+    return b"".join(out)

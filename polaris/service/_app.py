@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from polaris.service._config import ServiceConfig
+from polaris.service._heap import IdleCollector
 from polaris.service._metrics import Metrics
 from polaris.service._scorer import Item, ItemResult, RewardScorer
 
@@ -29,6 +30,7 @@ __all__ = ["create_app", "SCORER_KEY", "EXTRA_LOG_KEYS", "extra_log_values"]
 log = logging.getLogger("polaris.service")
 SCORER_KEY = web.AppKey("scorer", RewardScorer)
 TOKEN_KEY = web.AppKey("token", str)
+COLLECTOR_KEY = web.AppKey("collector", IdleCollector)
 
 #: Keys of ``extra_logs`` in every /get_reward answer (always all present, always numeric).
 EXTRA_LOG_KEYS = (
@@ -264,6 +266,9 @@ async def metrics(request: web.Request) -> web.Response:
     scorer.metrics.gauges["judgments_in_flight_keys"] = len(scorer._inflight)
     if scorer.store is not None:
         scorer.metrics.gauges["stored_judgments"] = len(scorer.store)
+    collector = request.app[COLLECTOR_KEY]
+    scorer.metrics.counters["idle_gc_collections"] = collector.collections
+    scorer.metrics.counters["idle_gc_seconds"] = round(collector.seconds, 6)
     return web.Response(text=scorer.metrics.render(), content_type="text/plain", charset="utf-8")
 
 
@@ -298,6 +303,8 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     finally:
         m.gauges["requests_in_flight"] -= 1
         m.inc("request_seconds", time.monotonic() - t0)
+        if m.gauges["requests_in_flight"] == 0:
+            request.app[COLLECTOR_KEY].quiet()
 
 
 def create_app(
@@ -316,6 +323,7 @@ def create_app(
     scorer = RewardScorer(cfg, state_dir=state_dir, judge=judge)
     app = web.Application(client_max_size=int(cfg.max_request_mb * 1024 * 1024), middlewares=[_middleware])
     app[SCORER_KEY] = scorer
+    app[COLLECTOR_KEY] = IdleCollector(lambda: scorer.metrics.gauges["requests_in_flight"] > 0 or bool(scorer._inflight))
     if token:
         app[TOKEN_KEY] = token
     app.router.add_post("/get_reward", get_reward)
@@ -324,6 +332,7 @@ def create_app(
     app.router.add_get("/metrics", metrics)
 
     async def _close(app: web.Application) -> None:
+        app[COLLECTOR_KEY].cancel()
         await app[SCORER_KEY].aclose()  # waits for running judgments, then closes the DB
 
     app.on_cleanup.append(_close)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import logging
 import os
 import socket
 from pathlib import Path
 from typing import Any
+
+from polaris.service._heap import GC_THRESHOLDS, settle_heap  # noqa: F401  (re-exported)
 
 __all__ = ["run_service", "ServiceError", "is_loopback", "resolve_token", "settle_heap"]
 
@@ -41,23 +42,6 @@ def resolve_token(host: str, token_env: str) -> str | None:
             f"to a bearer token (or bind 127.0.0.1)"
         )
     return token
-
-
-# Young-generation threshold for the service. CPython's default (700) makes the collector run
-# thousands of times per burst and promote the burst's objects, so full collections follow that
-# scan every live object and stall the loop for 50-130 ms each (7 in one benchmark run).
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def settle_heap(*, import_judge_sdk: bool) -> None:
-    """Before serving: load the judge SDK now (not inside the first burst), move everything start-up
-    built out of the collector's reach (``gc.freeze``), and collect young garbage less often."""
-    if import_judge_sdk:
-        import openai  # noqa: F401
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def run_service(

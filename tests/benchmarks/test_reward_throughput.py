@@ -20,7 +20,7 @@ def test_benchmark_runs_and_reports_every_phase() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
     assert re.search(r"^\[0\] fake judge alone: 12 calls in [\d.]+ s", text, re.M)
-    runs = re.findall(r"^\[1\] service, run (\d)/2: 12 samples in [\d.]+ s; ideal ceil\(N/C\)\*L = 0\.90 s; "
+    runs = re.findall(r"^\[1\] service \(lean client\), run (\d)/2: 12 samples in [\d.]+ s; ideal ceil\(N/C\)\*L = 0\.90 s; "
                       r"ideal/wall = [\d.]+ \(first judge call at \+[\d.]+ s, 4 in flight at \+([\d.]+) s", text, re.M)
     assert [r[0] for r in runs] == ["1", "2"], text
     assert re.search(r"^\[1\] median of 2 runs: ideal/wall = [\d.]+$", text, re.M)
@@ -28,3 +28,14 @@ def test_benchmark_runs_and_reports_every_phase() -> None:
     assert "[2] re-sends: 24 requests for 12 samples -> 1.00 judge calls per unique sample" in text
     assert re.search(r"^\[3\] stock \.py reward_func: [\d.]+ s \(2 engines x \d+ threads", text, re.M)
     assert re.search(r"^speed-up: [\d.]+x \(goal >= 9x, median run\); service at [\d.]+ of ideal", text, re.M)
+
+
+def test_benchmark_runs_with_the_aiohttp_client() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "reward_throughput.py"), "--n", "8", "--latency", "0.2",
+         "--capacity", "4", "--repeat", "1", "--client", "aiohttp", "--skip-stock"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"^\[1\] service \(aiohttp client\), run 1/1: 8 samples in [\d.]+ s", out.stdout, re.M), out.stdout
+    assert "[2] re-sends: 16 requests for 8 samples -> 1.00 judge calls per unique sample" in out.stdout

@@ -101,7 +101,7 @@ def test_encoded_body_is_the_sdk_encoding():
 
     client = JudgeClient(judge_cfg("http://127.0.0.1:9/v1", backend={
         "base_url": "http://127.0.0.1:9/v1", "model": "m", "extra_body": {"top_k": 20, "temperature": 0.3,
-                                                                          "nested": {"a": [1, "\u00e9\"", None, True, False, -0.0, 1e-07, 1e300, -12, 2**70, 0.1 + 0.2]}}}), SPEC)
+                                                                          "nested": {"a": [1, "\u00e9\"", None, True, False, -0.0, 1e-07, 1e300, -12, 2**70, 0.1 + 0.2, {}, [], [[]]]}, "empty": {}}}), SPEC)
     backend = client.backends[0]
     for story in (story_words(50, 7), HOSTILE, HOSTILE * 3 + story_words(30, 8)):
         msgs = _compose(client._static, 'Write about "the sea" \\ \u00e9.', story, "0123456789abcdef")
