@@ -21,6 +21,7 @@ from typing import Any
 
 from polaris.judge._body import encode_body
 from polaris.judge._limits import TokenBucket
+from polaris.judge._slots import Slots
 from polaris.judge._types import JudgeCallError
 from polaris.schema.judge import JudgeBackend, JudgeConfig
 
@@ -125,12 +126,7 @@ class Backend:
         self.format_mode = "json_schema" if cfg.structured_output in ("auto", "json_schema") else "json_object"
         self._client: Any = None
         self._client_key: str | None = None
-        self._sem = asyncio.Semaphore(cfg.concurrency)
-        # Send-first bookkeeping (see _hold_for_sends): calls blocked on the semaphore, slots
-        # released to them but not yet taken, and an event set when no such hand-off is pending.
-        self._sem_waiting = 0
-        self._handoffs = 0
-        self._sends_done = asyncio.Event()
+        self._slots = Slots(cfg.concurrency)
         self._rpm = TokenBucket(cfg.requests_per_minute) if cfg.requests_per_minute else None
         self._tpm = (
             TokenBucket(cfg.tokens_per_minute, burst=cfg.tokens_per_minute) if cfg.tokens_per_minute else None
@@ -244,7 +240,7 @@ class Backend:
             await self._rpm.acquire(1)
         if self._tpm is not None:
             await self._tpm.acquire(est_tokens)
-        await self._acquire_slot()
+        await self._slots.acquire()
         self.in_flight += 1
         try:
             for _ in range(2):
@@ -300,47 +296,7 @@ class Backend:
                                  f"judge {self.name}: HTTP {e.status_code} (not retried): {e.message}") from e
         finally:
             self.in_flight -= 1
-            self._release_slot()
-
-    # -- send first ----------------------------------------------------------------------------
-    # At a wave of answers, each answer frees a slot for a queued call. Parsing, scoring and
-    # storing an answer can wait a moment; sending the queued call cannot (the endpoint would sit
-    # idle). So a finished call holds its post-processing back until every slot released to a
-    # waiting call has been taken, and the taker runs straight to the wire in the same loop step.
-    def _send_pending(self) -> bool:
-        if self._sem_waiting == 0:
-            self._handoffs = 0  # nobody left to take a released slot (e.g. a waiter was cancelled)
-        return self._handoffs > 0
-
-    async def _acquire_slot(self) -> None:
-        waited = self._sem.locked()
-        if waited:
-            self._sem_waiting += 1
-        try:
-            await self._sem.acquire()
-        finally:
-            if waited:
-                self._sem_waiting -= 1
-                if self._handoffs:
-                    self._handoffs -= 1
-            if not self._send_pending():
-                self._sends_done.set()
-
-    def _release_slot(self) -> None:
-        if self._sem_waiting > self._handoffs:
-            self._handoffs += 1  # a waiter will be woken for this slot
-            self._sends_done.clear()
-        self._sem.release()
-
-    async def _hold_for_sends(self) -> None:
-        """Wait until no released slot is still waiting to be taken (see above)."""
-        if not self._send_pending():
-            return
-        while self._send_pending():
-            await self._sends_done.wait()
-        # the taker's request body goes out in a task of its own (aiohttp on Python < 3.12): queue
-        # behind it
-        await asyncio.sleep(0)
+            self._slots.release()
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         r = self.cfg.retries
@@ -377,7 +333,7 @@ class Backend:
         except JudgeCallError as e:
             e.attempts = attempts
             raise
-        await self._hold_for_sends()
+        await self._slots.hold()  # send first (polaris.judge._slots)
         choices = resp.get("choices") or [{}]
         choice = choices[0] if isinstance(choices[0], dict) else {}
         content = (choice.get("message") or {}).get("content") or ""
