@@ -40,7 +40,7 @@ def _git_info(where: Path) -> dict[str, Any]:
 
 def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
     """Run OpenRLHF 0.11.2's own parser and asserts, plus the checks it makes only inside train()."""
-    from polaris.engine.openrlhf import check_train_time, validate_argv
+    from polaris.engine.openrlhf import check_train_time, rewrite_flags, validate_argv
     from polaris.resolve import problem_at
 
     recipe = loaded.recipe
@@ -61,12 +61,14 @@ def _engine_problems(loaded: Any, plan: Any, bundle: JobBundle) -> list[Any]:
         if line.lstrip().startswith("Recommend"):  # advice only: nothing was changed
             bundle.notes.append(f"OpenRLHF notice: {line}")
         else:  # the main block rewrote a setting after parsing: the recipe would not say what runs
+            fields = plan.fields_for(rewrite_flags(line)) or ["cluster"]
             problems.append(
                 problem_at(
                     loaded,
-                    "cluster",
+                    fields[0],
                     f"OpenRLHF {OPENRLHF_VERSION} would silently change the compiled job: {line.strip()}",
-                    "change the recipe so OpenRLHF has nothing to rewrite",
+                    "change the recipe so OpenRLHF has nothing to rewrite"
+                    + (f" (the setting comes from {', '.join(fields)})" if fields != ["cluster"] else ""),
                 )
             )
     clip = recipe.reward.clip

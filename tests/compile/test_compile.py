@@ -184,7 +184,21 @@ def test_an_openrlhf_silent_rewrite_is_a_compile_error(tmp_path, monkeypatch):
     monkeypatch.setattr(argv_mod, "build_argv", without_colocation)
     with pytest.raises(RecipeError) as info:
         compile_recipe(load_recipe(str(RECIPES / "polaris9b.yaml")))
-    assert any("silently change" in p.message and "enable_sleep" in p.message for p in info.value.problems)
+    [p] = [p for p in info.value.problems if "silently change" in p.message]
+    assert "enable_sleep" in p.message
+    # located at the recipe field behind the rewritten flag, not at the whole cluster section
+    assert p.path == "cluster.vllm.enable_sleep" and p.line > 0
+
+
+def test_every_known_rewrite_names_real_flags():
+    from polaris.engine.openrlhf import list_flags, rewrite_flags
+    from polaris.engine.openrlhf._validator import REWRITE_FLAGS
+
+    flags = list_flags()
+    assert all(f in flags for _, fs in REWRITE_FLAGS for f in fs)
+    assert rewrite_flags("Set args.vllm.enable_sleep to False when args.train.colocate_all is disabled.") == [
+        "--vllm.enable_sleep", "--train.colocate_all"]
+    assert rewrite_flags("something new") == []
 
 
 def test_compile_refuses_a_non_empty_output_dir(tmp_path, capsys):

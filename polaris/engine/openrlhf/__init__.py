@@ -8,7 +8,8 @@ Public names (curated; add new modules' exports here):
 * `build_argv(recipe) -> ArgvPlan` — the argv for a recipe, with the recipe field behind each flag.
 
 * `validate_argv(argv) -> EngineResult` — run 0.11.2's own `__main__` block (parser, asserts,
-  rewrites) on an argv; `EngineUnavailable` when openrlhf is not installed.
+  rewrites) on an argv; `EngineUnavailable` when openrlhf is not installed;
+  `rewrite_flags(line)` — the flags behind one of its printed rewrites.
 * `installed_openrlhf_version()`, `openrlhf_source_dir()`, `TARGET_VERSION`.
 * `list_flags() -> dict[str, FlagInfo]`, `diff_against_snapshot()` — the installed parser's flags
   and their difference from the committed `flags_0_11_2.json`.
@@ -24,6 +25,7 @@ from ._validator import (
     installed_openrlhf_version,
     namespace_to_dict,
     openrlhf_source_dir,
+    rewrite_flags,
     validate_argv,
 )
 
@@ -56,5 +58,6 @@ __all__ = [
     "list_flags",
     "namespace_to_dict",
     "openrlhf_source_dir",
+    "rewrite_flags",
     "validate_argv",
 ]

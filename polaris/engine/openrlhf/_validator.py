@@ -33,6 +33,28 @@ from ._mainblock import (  # noqa: F401  (re-exported for callers of this module
 )
 
 
+#: The flags each of the main block's silent rewrites reads or changes, keyed by a word of the line
+#: it prints (its flag names there are old-style or partial), so an error can name the recipe
+#: fields behind them. Checked against the installed parser by the tests.
+REWRITE_FLAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("input_template", ("--data.input_template",)),
+    ("ring_attn_size", ("--ds.ring_attn_size", "--ds.packing_samples")),
+    ("use_dynamic_batch", ("--train.dynamic_batch_enable", "--ds.packing_samples")),
+    ("rollout_max_tokens_per_gpu", ("--rollout.max_tokens_per_gpu", "--train.max_tokens_per_gpu")),
+    ("attn_implementation", ("--ds.attn_implementation", "--ds.packing_samples")),
+    ("enable_sleep", ("--vllm.enable_sleep", "--train.colocate_all")),
+    ("colocate_all_models in async", ("--train.colocate_all", "--train.async_enable")),
+)
+
+
+def rewrite_flags(line: str) -> list[str]:
+    """The flags behind one printed rewrite line of the main block (empty when unknown)."""
+    for word, flags in REWRITE_FLAGS:
+        if word in line:
+            return list(flags)
+    return []
+
+
 #: Serialises runs: the block reads `sys.argv` and prints to `sys.stdout`, both process-global.
 _RUN_LOCK = threading.RLock()
 _PROG = "train_ppo_ray.py"
