@@ -135,7 +135,7 @@ class Backend:
         self.http_calls = 0
         # (format mode, id(schema)) -> (schema, response_format object, its JSON): the same object
         # goes into every request, so its encoding is made once (see polaris.judge._body)
-        self._formats: dict[tuple[str, int], tuple[Any, dict[str, Any], bytes]] = {}
+        self._formats: dict[tuple[str, int], tuple[Any, dict[str, Any], bytes | None]] = {}
 
     @property
     def name(self) -> str:
@@ -172,7 +172,7 @@ class Backend:
         if client is not None:
             await client.close()
 
-    def _format_entry(self, schema: dict[str, Any]) -> tuple[Any, dict[str, Any], bytes]:
+    def _format_entry(self, schema: dict[str, Any]) -> tuple[Any, dict[str, Any], bytes | None]:
         key = (self.format_mode, id(schema))
         hit = self._formats.get(key)
         if hit is None or hit[0] is not schema:
@@ -180,7 +180,11 @@ class Backend:
                 fmt = {"type": "json_schema", "json_schema": {"name": "judgment", "strict": True, "schema": schema}}
             else:
                 fmt = {"type": "json_object", "schema": schema}  # llama.cpp's extension
-            hit = self._formats[key] = (schema, fmt, encode_body(fmt))
+            try:
+                encoded: bytes | None = encode_body(fmt)
+            except (TypeError, ValueError):  # not plain JSON: the SDK's encoder takes the whole body
+                encoded = None
+            hit = self._formats[key] = (schema, fmt, encoded)
         return hit
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -223,9 +227,11 @@ class Backend:
         body, options = self._request_parts(messages, schema)
         extra = options.get("extra_json")
         merged = {**body, **extra} if extra is not None else body
-        fmt = self._format_entry(schema)
+        _, fmt, encoded = self._format_entry(schema)
         try:
-            content = encode_body(merged, {id(fmt[1]): (fmt[1], fmt[2])})
+            if encoded is None:
+                raise TypeError("response format is not plain JSON")
+            content = encode_body(merged, {id(fmt): (fmt, encoded)})
         except (TypeError, ValueError):
             return {"body": body, "options": options}
         return {"content": content, "options": {"security": options["security"]}}
@@ -333,6 +339,7 @@ class Backend:
         except JudgeCallError as e:
             e.attempts = attempts
             raise
+        latency = time.monotonic() - t0  # the call's, not the send-first hold's
         await self._slots.hold()  # send first (polaris.judge._slots)
         choices = resp.get("choices") or [{}]
         choice = choices[0] if isinstance(choices[0], dict) else {}
@@ -343,7 +350,7 @@ class Backend:
             finish_reason=choice.get("finish_reason"),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
-            latency_s=time.monotonic() - t0,
+            latency_s=latency,
             attempts=attempts,
         )
 

@@ -268,6 +268,7 @@ async def metrics(request: web.Request) -> web.Response:
         scorer.metrics.gauges["stored_judgments"] = len(scorer.store)
     collector = request.app[COLLECTOR_KEY]
     scorer.metrics.counters["idle_gc_collections"] = collector.collections
+    scorer.metrics.counters["backstop_gc_collections"] = collector.backstop_collections
     scorer.metrics.counters["idle_gc_seconds"] = round(collector.seconds, 6)
     return web.Response(text=scorer.metrics.render(), content_type="text/plain", charset="utf-8")
 
@@ -303,8 +304,10 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     finally:
         m.gauges["requests_in_flight"] -= 1
         m.inc("request_seconds", time.monotonic() - t0)
+        collector = request.app[COLLECTOR_KEY]
+        collector.tick()
         if m.gauges["requests_in_flight"] == 0:
-            request.app[COLLECTOR_KEY].quiet()
+            collector.quiet()
 
 
 def create_app(

@@ -259,3 +259,13 @@ def test_compiled_bundle_with_cluster_train_and_local_references(tmp_path: Path)
     assert [r["id"] for r in rows] == [s["id"] for s in stories]
     assert [r["label"]["reference"] for r in rows] == [s["reference"] for s in stories]
     assert loaded.sources["train"]["sha256"] == hashlib.sha256((tmp_path / "train.jsonl").read_bytes()).hexdigest()
+
+
+def test_missing_argv_file_stops_a_training_run_but_not_prepare_only(tmp_path: Path, tokenizer: Path) -> None:
+    src = write_jsonl(tmp_path / "train.jsonl", [{"prompt": "Write about the sea.", "id": "a", "target_words": 100}])
+    bundle = make_bundle(tmp_path / "b", tokenizer, spec=row_spec(hri_enabled=False),
+                         sources={"train": {"path": str(src), "format": "jsonl", "location": "cluster"}})
+    (bundle / "openrlhf_argv.json").unlink()
+    assert driver.run_driver(bundle, use_ray=False, prepare_only=True, run_dir=tmp_path / "out") == 0
+    with pytest.raises(DriverError, match=r"openrlhf_argv.json: missing from the bundle"):
+        driver.run_driver(bundle, use_ray=False, run_dir=tmp_path / "out2")

@@ -129,6 +129,12 @@ def test_body_the_fast_encoder_cannot_hold_goes_to_the_sdk():
     wire = backend._wire_body(msgs, client.schema)
     assert "content" not in wire and wire["body"]["model"] == "m"
     assert wire["options"]["extra_json"] == {"when": datetime.date(2026, 1, 2), 3: "x"}
+    # a schema the fast encoder cannot hold goes to the SDK too (it is not an error of ours)
+    plain = JudgeClient(judge_cfg("http://127.0.0.1:9/v1"), SPEC).backends[0]
+    assert "content" in plain._wire_body(msgs, client.schema)
+    odd = {"type": "object", "properties": {"s": {"type": "string", "default": datetime.date(2026, 1, 2)}}}
+    wire = plain._wire_body(msgs, odd)
+    assert "content" not in wire and wire["body"]["response_format"]["json_schema"]["schema"] is odd
 
 
 def _free_port() -> int:

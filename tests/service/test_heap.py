@@ -7,6 +7,7 @@ import gc
 import json
 import subprocess
 import sys
+import time
 import weakref
 
 import aiohttp
@@ -57,6 +58,24 @@ def test_idle_collector_collects_when_quiet_and_not_when_busy():
 
     kept_while_busy, freed, once, n = asyncio.run(main())
     assert kept_while_busy and freed and once, n
+
+
+def test_backstop_collects_under_load_that_never_pauses():
+    busy_always = lambda: True  # noqa: E731
+    c = IdleCollector(busy_always, backstop_s=0.05, backstop_young=1_000)
+    gc.disable()
+    try:
+        probe = _garbage_cycles(5_000)
+        c.tick()  # too soon after start
+        early = probe() is not None and c.backstop_collections == 0
+        time.sleep(0.06)
+        c.tick()
+        freed = probe() is None and c.backstop_collections == 1
+        c.tick()  # just collected: not again
+        again = c.backstop_collections == 1
+    finally:
+        gc.enable()
+    assert early and freed and again
 
 
 def test_service_collects_after_a_burst_not_during_it(tmp_path):

@@ -158,14 +158,16 @@ def _service_url(cfg: dict[str, Any]) -> str:
     return f"http://{ray.util.get_node_ip_address()}:{port}"
 
 
-def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any]) -> tuple[Path, list[str], dict[str, Any]]:
-    """The output dir, the argv with output paths under it, and what goes where (said and locked)."""
+def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any],
+                 *, need_argv: bool = True) -> tuple[Path, list[str], dict[str, Any]]:
+    """The output dir, the argv with output paths under it, and what goes where (said and locked).
+    The argv file may be absent only when nothing will be trained (``--prepare-only``)."""
     out_dir = prepare_out_dir(run_dir, bundle)
     if run_dir is None and in_ray_job():
         _say(f"warning: no --run-dir: outputs go to {out_dir}, Ray's temporary copy of the working dir, which is "
              "not the run directory and may be deleted; launch with `polaris run` (it passes --run-dir)")
     argv_path = bundle / "openrlhf_argv.json"
-    argv = load_json(argv_path) if argv_path.is_file() else []
+    argv = load_json(argv_path) if need_argv or argv_path.is_file() else []
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         raise DriverError(f"{argv_path}: expected a JSON list of strings")
     argv, paths = resolve_output_argv(argv, out_dir)
@@ -182,7 +184,7 @@ def run_driver(bundle: Path, *, train_module: str = DEFAULT_TRAIN_MODULE, use_ra
     """All steps; returns the process exit code. Outputs go to `run_dir` (default: the bundle)."""
     bundle = bundle.resolve()
     cfg = load_json(bundle / "driver.json")
-    out_dir, argv, outputs = _output_plan(bundle, run_dir, cfg)
+    out_dir, argv, outputs = _output_plan(bundle, run_dir, cfg, need_argv=not prepare_only)
     prepare_run(bundle, cfg, out_dir=out_dir, outputs=outputs)
     if prepare_only:
         return 0
