@@ -148,6 +148,8 @@ def job_config(recipe: Any) -> dict[str, Any]:
         "entrypoint": "python -m polaris.engine.openrlhf.driver --bundle .",
         # `polaris run` appends `--run-dir <abs dir>` at launch time (the bundle stays run-dir free)
         "run_dir_arg": "--run-dir",
+        # ... and this switch when the run dir is where it wrote the bundle (Ray on its machine)
+        "run_dir_holds_bundle_arg": "--run-dir-holds-bundle",
         "runtime_env": {
             "working_dir": ".",
             "env_vars": {

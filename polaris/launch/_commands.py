@@ -41,7 +41,7 @@ def equivalent_commands(bundle: Path, *, address: str | None, num_gpus: int,
                                        "--disable-usage-stats"])
     out["job_submit"] = " ".join([
         "ray job submit", "--address", shlex.quote(dashboard), "--runtime-env-json",
-        shlex.quote(json.dumps(runtime_env, separators=(",", ":"))), "--", entrypoint(job, run_dir),
+        shlex.quote(json.dumps(runtime_env, separators=(",", ":"))), "--", entrypoint(job, run_dir, bundle),
     ])
     driver_path = bundle / "driver.json"
     if driver_path.is_file():

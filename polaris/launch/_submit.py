@@ -71,12 +71,18 @@ def submission_runtime_env(bundle: Path, job: dict[str, Any], secrets: dict[str,
     return runtime_env
 
 
-def entrypoint(job: dict[str, Any], run_dir: str | Path | None) -> str:
-    """job.json's entrypoint, plus `<run_dir_arg> <run_dir>` when both are given (chosen at launch time)."""
+def entrypoint(job: dict[str, Any], run_dir: str | Path | None, bundle: Path | None = None) -> str:
+    """job.json's entrypoint, plus `<run_dir_arg> <run_dir>` when both are given (chosen at launch time),
+    plus job.json's `run_dir_holds_bundle_arg` when `run_dir` is the `bundle` itself (Ray on this
+    machine: the driver then checks that it really sees it)."""
     flag = job.get("run_dir_arg")
     if run_dir is None or not flag:
         return str(job["entrypoint"])
-    return f"{job['entrypoint']} {shlex.quote(str(flag))} {shlex.quote(str(run_dir))}"
+    cmd = f"{job['entrypoint']} {shlex.quote(str(flag))} {shlex.quote(str(run_dir))}"
+    check = job.get("run_dir_holds_bundle_arg")
+    if check and bundle is not None and Path(run_dir).resolve() == Path(bundle).resolve():
+        cmd += f" {shlex.quote(str(check))}"
+    return cmd
 
 
 def connect(address: str) -> Any:
@@ -102,7 +108,7 @@ def submit(client: Any, bundle: Path, job: dict[str, Any], secrets: dict[str, st
     deadline = time.monotonic() + retry_s
     while True:
         try:
-            return client.submit_job(entrypoint=entrypoint(job, run_dir), runtime_env=runtime_env,
+            return client.submit_job(entrypoint=entrypoint(job, run_dir, bundle), runtime_env=runtime_env,
                                      submission_id=submission_id, metadata={"polaris_bundle": bundle.name})
         except Exception as exc:  # noqa: BLE001 - the job agent of a fresh head needs a few seconds
             text = str(exc)

@@ -47,6 +47,34 @@ def test_resolve_output_argv_only_touches_relative_output_paths(tmp_path: Path) 
                      "--logger.tensorboard_dir": str(tmp_path / "tb")}
 
 
+def test_absolute_checkpoint_dirs_get_a_directory_per_run(tmp_path: Path) -> None:
+    """Two runs with the same absolute output.checkpoint_dir never share (and prune) a checkpoint dir."""
+    argv = ["--ckpt.path", "/shared/ckpt/ds", "--ckpt.output_dir", "/shared/ckpt/hf", "--logger.tensorboard_dir", "/tb"]
+    a, _ = resolve_output_argv(argv, tmp_path, "demo-1111aaaa-20260101T000000Z")
+    b, paths = resolve_output_argv(argv, tmp_path, "demo-1111aaaa-20260102T000000Z")
+    assert a[1] == "/shared/ckpt/demo-1111aaaa-20260101T000000Z/ds" and a[3] == "/shared/ckpt/demo-1111aaaa-20260101T000000Z/hf"
+    assert b[1] == "/shared/ckpt/demo-1111aaaa-20260102T000000Z/ds"
+    assert a[5] == b[5] == "/tb"  # TensorBoard keeps its path (runs are told apart inside it)
+    assert paths["--ckpt.output_dir"] == b[3]
+
+
+def test_a_run_dir_said_to_hold_the_bundle_must_hold_it(tmp_path: Path, tokenizer: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """Ray on 'this' machine through a tunnel: the run dir polaris wrote is not on the node -> clear error."""
+    bundle = _bundle(tmp_path, tokenizer)
+    (bundle / "lock.json").write_text('{"recipe_sha256": "abc"}')
+    elsewhere = tmp_path / "laptop" / "runs" / "demo-1"
+    assert driver.main(["--bundle", str(bundle), "--run-dir", str(elsewhere), "--run-dir-holds-bundle",
+                        "--prepare-only"]) == 1
+    assert "is not visible on this node" in capsys.readouterr().err
+    assert not elsewhere.exists()  # nothing created in a path that belongs to another machine
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "lock.json").write_text('{"recipe_sha256": "abc"}')  # the same bundle: same machine
+    assert driver.main(["--bundle", str(bundle), "--run-dir", str(elsewhere), "--run-dir-holds-bundle",
+                        "--prepare-only"]) == 0
+    assert (elsewhere / "run_lock.json").is_file()
+
+
 def test_run_dir_receives_lock_state_and_checkpoint_paths(
     tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:

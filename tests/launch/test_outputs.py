@@ -63,6 +63,12 @@ def test_entrypoint_gets_the_run_dir_only_when_the_job_takes_it() -> None:
     assert entrypoint({"entrypoint": "python x.py"}, Path("/r")) == "python x.py"
 
 
+def test_entrypoint_asks_the_driver_to_check_a_run_dir_that_holds_the_bundle(tmp_path: Path) -> None:
+    job = {"entrypoint": "drive", "run_dir_arg": "--run-dir", "run_dir_holds_bundle_arg": "--run-dir-holds-bundle"}
+    assert entrypoint(job, tmp_path, tmp_path) == f"drive --run-dir {tmp_path} --run-dir-holds-bundle"
+    assert entrypoint(job, Path("/shared/ckpt/run"), tmp_path) == "drive --run-dir /shared/ckpt/run"
+
+
 class _Client:
     def __init__(self) -> None:
         self.entrypoints: list[str] = []
@@ -81,10 +87,12 @@ def test_launch_passes_the_run_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                    given: str | None, expected: str | None) -> None:
     import polaris.launch as launch_mod
 
-    (tmp_path / "job.json").write_text(json.dumps({"entrypoint": "drive", "run_dir_arg": "--run-dir"}))
+    (tmp_path / "job.json").write_text(json.dumps({"entrypoint": "drive", "run_dir_arg": "--run-dir",
+                                                   "run_dir_holds_bundle_arg": "--check"}))
     client = _Client()
     monkeypatch.setattr(launch_mod, "connect", lambda _: client)
     result = launch(tmp_path, address=address, follow=False, environ={}, out=io.StringIO(), run_dir=given)
     assert result.job_id == "polaris-x"
     want = str(tmp_path.resolve()) if expected == "BUNDLE" else expected
-    assert client.entrypoints == ([f"drive --run-dir {want}"] if want else ["drive"])
+    check = " --check" if expected == "BUNDLE" else ""
+    assert client.entrypoints == ([f"drive --run-dir {want}{check}"] if want else ["drive"])

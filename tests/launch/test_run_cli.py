@@ -36,7 +36,7 @@ def test_dry_run_prints_commands_and_writes_run_dir(tmp_path: Path, capsys: pyte
     assert "ray start --head --port 6379 --num-gpus 1" in out
     assert f'ray job submit --address http://127.0.0.1:8265 --runtime-env-json \'{{"working_dir":"{run_dir}"' in out
     # the driver is told the run dir (it runs in Ray's copy of it) and writes its state there
-    assert f"-- python -m polaris.engine.openrlhf.driver --bundle . --run-dir {run_dir}\n" in out
+    assert f"-- python -m polaris.engine.openrlhf.driver --bundle . --run-dir {run_dir} --run-dir-holds-bundle\n" in out
     assert "serve-reward" in out and "--port 8731" in out and f"--state-dir {run_dir}/state/reward" in out
     assert json.loads((run_dir / "job.json").read_text())["entrypoint"].endswith("--bundle .")  # not in the bundle
     assert "Qwen/Qwen3-0.6B" in out and "reference injection  on" in out

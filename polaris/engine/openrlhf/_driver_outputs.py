@@ -16,13 +16,31 @@ __all__ = ["OUTPUT_FLAGS", "prepare_out_dir", "resolve_output_argv"]
 
 #: OpenRLHF flags whose values are paths the trainer writes to.
 OUTPUT_FLAGS = ("--ckpt.path", "--ckpt.output_dir", "--logger.tensorboard_dir")
+#: Of those, the ones that get a directory per run when absolute: OpenRLHF deletes the oldest
+#: checkpoints it finds there (--ckpt.max_num), which would be another run's.
+PER_RUN_FLAGS = ("--ckpt.path", "--ckpt.output_dir")
 
 
-def prepare_out_dir(run_dir: Path | None, bundle: Path) -> Path:
-    """The absolute output dir (`run_dir`, else the bundle), created."""
+def prepare_out_dir(run_dir: Path | None, bundle: Path, *, holds_bundle: bool = False) -> Path:
+    """The absolute output dir (`run_dir`, else the bundle), created.
+
+    ``holds_bundle``: `polaris run` wrote this bundle into `run_dir` on the submitting machine and
+    expects the driver to see it there; it must hold an identical lock.json (else the address that
+    looked local leads to another machine, e.g. through a tunnel).
+    """
     out = (run_dir if run_dir is not None else bundle).expanduser()
     if not out.is_absolute():
         raise DriverError(f"--run-dir must be an absolute path (got {out})")
+    if holds_bundle and run_dir is not None:
+        mine, theirs = bundle / "lock.json", out / "lock.json"
+        if not (theirs.is_file() and mine.is_file() and theirs.read_bytes() == mine.read_bytes()):
+            import socket
+
+            raise DriverError(
+                f"the run directory {out} that `polaris run` wrote is not visible on this node "
+                f"({socket.gethostname()}): the Ray address looked local, but the job runs on another machine "
+                "(a tunnel such as `ray dashboard` or `ssh -L`?). Submit with the cluster's own address "
+                "(--address http://HEAD:8265) and set output.checkpoint_dir to storage shared by its nodes")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -30,8 +48,10 @@ def prepare_out_dir(run_dir: Path | None, bundle: Path) -> Path:
     return out.resolve()
 
 
-def resolve_output_argv(argv: list[str], out_dir: Path) -> tuple[list[str], dict[str, Any]]:
-    """`argv` with relative OUTPUT_FLAGS values made absolute under `out_dir`; and {flag: path} written."""
+def resolve_output_argv(argv: list[str], out_dir: Path,
+                        run_name: str | None = None) -> tuple[list[str], dict[str, Any]]:
+    """`argv` with relative OUTPUT_FLAGS values made absolute under `out_dir`, and absolute
+    PER_RUN_FLAGS values `<dir>/<leaf>` moved to `<dir>/<run_name>/<leaf>`; and {flag: path} written."""
     out = list(argv)
     paths: dict[str, Any] = {}
     for i, arg in enumerate(out[:-1]):
@@ -39,5 +59,7 @@ def resolve_output_argv(argv: list[str], out_dir: Path) -> tuple[list[str], dict
             value = Path(out[i + 1])
             if not value.is_absolute():
                 out[i + 1] = str(out_dir / value)
+            elif run_name and arg in PER_RUN_FLAGS:
+                out[i + 1] = str(value.parent / run_name / value.name)
             paths[arg] = out[i + 1]
     return out, paths

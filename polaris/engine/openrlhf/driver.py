@@ -158,11 +158,11 @@ def _service_url(cfg: dict[str, Any]) -> str:
     return f"http://{ray.util.get_node_ip_address()}:{port}"
 
 
-def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any],
-                 *, need_argv: bool = True) -> tuple[Path, list[str], dict[str, Any]]:
+def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any], *, need_argv: bool = True,
+                 holds_bundle: bool = False) -> tuple[Path, list[str], dict[str, Any]]:
     """The output dir, the argv with output paths under it, and what goes where (said and locked).
     The argv file may be absent only when nothing will be trained (``--prepare-only``)."""
-    out_dir = prepare_out_dir(run_dir, bundle)
+    out_dir = prepare_out_dir(run_dir, bundle, holds_bundle=holds_bundle)
     if run_dir is None and in_ray_job():
         _say(f"warning: no --run-dir: outputs go to {out_dir}, Ray's temporary copy of the working dir, which is "
              "not the run directory and may be deleted; launch with `polaris run` (it passes --run-dir)")
@@ -170,7 +170,8 @@ def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any],
     argv = load_json(argv_path) if need_argv or argv_path.is_file() else []
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         raise DriverError(f"{argv_path}: expected a JSON list of strings")
-    argv, paths = resolve_output_argv(argv, out_dir)
+    # absolute checkpoint dirs get a directory per run, named like the run directory
+    argv, paths = resolve_output_argv(argv, out_dir, run_dir.name if run_dir is not None else None)
     outputs = {"run_lock": str(out_dir / RUN_LOCK),
                "reward_state": str(state_dir(cfg.get("reward_service") or {}, out_dir)), "argv_paths": paths}
     _say(f"outputs: {out_dir} (run_lock.json, reward state {outputs['reward_state']})")
@@ -180,11 +181,12 @@ def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any],
 
 
 def run_driver(bundle: Path, *, train_module: str = DEFAULT_TRAIN_MODULE, use_ray: bool = True,
-               prepare_only: bool = False, run_dir: Path | None = None) -> int:
+               prepare_only: bool = False, run_dir: Path | None = None, run_dir_holds_bundle: bool = False) -> int:
     """All steps; returns the process exit code. Outputs go to `run_dir` (default: the bundle)."""
     bundle = bundle.resolve()
     cfg = load_json(bundle / "driver.json")
-    out_dir, argv, outputs = _output_plan(bundle, run_dir, cfg, need_argv=not prepare_only)
+    out_dir, argv, outputs = _output_plan(bundle, run_dir, cfg, need_argv=not prepare_only,
+                                          holds_bundle=run_dir_holds_bundle)
     prepare_run(bundle, cfg, out_dir=out_dir, outputs=outputs)
     if prepare_only:
         return 0
@@ -224,11 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="Absolute directory for run_lock.json, the reward state and relative checkpoint/"
                         "TensorBoard paths (default: the bundle). `polaris run` passes it.")
+    parser.add_argument("--run-dir-holds-bundle", action="store_true",
+                        help="--run-dir is where `polaris run` wrote this bundle: it must be visible here "
+                        "(an identical lock.json), else the job stops. `polaris run` passes it for Ray on its machine.")
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run_driver(Path(args.bundle), train_module=args.train_module, use_ray=not args.no_ray,
-                          prepare_only=args.prepare_only, run_dir=args.run_dir)
+                          prepare_only=args.prepare_only, run_dir=args.run_dir,
+                          run_dir_holds_bundle=args.run_dir_holds_bundle)
     except DriverError as exc:
         print(f"[polaris driver] error: {exc}", file=sys.stderr, flush=True)
         return 1
