@@ -35,6 +35,7 @@ class OutputConfig(Section):
     checkpoint_dir: str | None = Field(
         default=None,
         description="Checkpoint folder; relative paths are inside the run directory. null = <run dir>/checkpoints. "
+        "An absolute path gets a folder per run (<checkpoint_dir>/<run dir name>/). "
         "Must be absolute shared storage on multi-node clusters and with a Ray cluster on another machine.",
     )
     checkpoint_every_steps: int = Field(default=20, ge=1, description="Save a checkpoint every N steps.")
