@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_driver_kit import RECORDER, free_port, make_bundle, make_tokenizer, read_jsonl, row_spec, write_jsonl  # noqa: E402
+from test_driver_kit import install_recorder, free_port, make_bundle, make_tokenizer, read_jsonl, row_spec, write_jsonl  # noqa: E402
 
 from polaris.engine.openrlhf import driver  # noqa: E402
 from polaris.engine.openrlhf._driver_data import DriverError  # noqa: E402
@@ -157,12 +157,7 @@ def _port_open(port: int) -> bool:
 def test_entrypoint_runs_train_module_with_argv_and_stops_service(
     tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    mods = tmp_path / "mods"
-    mods.mkdir()
-    (mods / "polaris_test_recorder.py").write_text(RECORDER)
-    monkeypatch.syspath_prepend(str(mods))
-    record = tmp_path / "record.json"
-    monkeypatch.setenv("RECORD_TO", str(record))
+    record = install_recorder(tmp_path, monkeypatch)
     port = free_port()
     argv = ["--data.prompt_dataset", "data/train.rendered.jsonl", "--rollout.n_samples_per_prompt", "4"]
     bundle = _bundle_with_rows(tmp_path, tokenizer, [_prepared("a")], port=port, argv=argv)

@@ -112,3 +112,14 @@ def free_port() -> int:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def install_recorder(tmp_path: Path, monkeypatch: Any) -> Path:
+    """Make `polaris_test_recorder` (RECORDER) importable as a train module; returns the file it records to."""
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "polaris_test_recorder.py").write_text(RECORDER)
+    monkeypatch.syspath_prepend(str(mods))
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("RECORD_TO", str(record))
+    return record

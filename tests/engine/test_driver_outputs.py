@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_driver_kit import RECORDER, free_port, make_bundle, make_tokenizer, row_spec, write_jsonl  # noqa: E402
+from test_driver_kit import install_recorder, free_port, make_bundle, make_tokenizer, row_spec, write_jsonl  # noqa: E402
 
 from polaris.engine.openrlhf import driver  # noqa: E402
 from polaris.engine.openrlhf._driver_outputs import resolve_output_argv  # noqa: E402
@@ -78,12 +78,7 @@ def test_a_run_dir_said_to_hold_the_bundle_must_hold_it(tmp_path: Path, tokenize
 def test_run_dir_receives_lock_state_and_checkpoint_paths(
     tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    mods = tmp_path / "mods"
-    mods.mkdir()
-    (mods / "polaris_test_recorder.py").write_text(RECORDER)
-    monkeypatch.syspath_prepend(str(mods))
-    record = tmp_path / "record.json"
-    monkeypatch.setenv("RECORD_TO", str(record))
+    record = install_recorder(tmp_path, monkeypatch)
     bundle = _bundle(tmp_path, tokenizer, port=free_port())
     run_dir = tmp_path / "runs" / "demo-12345678-20260101T000000Z"
     code = driver.main(["--bundle", str(bundle), "--run-dir", str(run_dir), "--train-module",
