@@ -30,6 +30,10 @@ __all__ = ["build_messages", "judge_view", "render_rubric", "new_nonce", "reask_
 _DELIM = re.compile(r"</?\s*(story|prompt)(_[0-9A-Za-z]*)?\s*>", re.I)
 
 
+# In a str, a surrogate code point is always a lone one (pairs are single code points).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def new_nonce() -> str:
     """A fresh 16-hex-digit nonce (64 bits) for one call's delimiter tags."""
     return secrets.token_hex(8)
@@ -43,11 +47,18 @@ def strip_delimiters(text: str) -> str:
 def judge_view(text: str) -> str:
     """Untrusted text exactly as the judge will see it (sanitised, delimiter look-alikes removed).
 
-    Quotes are verified against this text, since it is what the judge could quote from.
+    Quotes are verified against this text, since it is what the judge could quote from. A lone
+    surrogate (possible in request JSON, never in decoded model output) becomes U+FFFD: it cannot
+    be sent as UTF-8, and the call must not fail over it.
     """
     from polaris.reward import sanitize_for_judge
 
-    return strip_delimiters(sanitize_for_judge(text))
+    out = strip_delimiters(sanitize_for_judge(text))
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        out = _SURROGATE.sub("\ufffd", out)
+    return out
 
 
 def _polarity_note(d: Dimension) -> str:

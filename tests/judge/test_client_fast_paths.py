@@ -205,3 +205,20 @@ def test_client_messages_equal_build_messages():
     for nonce in ("0123456789abcdef", "fedcba9876543210"):
         assert _compose(client._static, "Write about a <prompt>harbour</prompt>.", story, nonce) == build_messages(
             SPEC, "Write about a <prompt>harbour</prompt>.", story, schema=client.schema, nonce=nonce)
+
+
+def test_lone_surrogate_in_a_story_is_judged_not_raised():
+    """Request JSON may carry "\\ud800"; it cannot go out as UTF-8: the judge sees U+FFFD instead."""
+    async def main() -> tuple[Judgment, str]:
+        srv = await FakeOpenAIServer().start()
+        client = JudgeClient(judge_cfg(srv.base_url), SPEC)
+        try:
+            j = await client.judge("Write a story \ud83d.", story_words(200, 6) + " odd \udc00 end")
+            return j, srv.requests[0]["messages"][1]["content"]
+        finally:
+            await client.aclose()
+            await srv.stop()
+
+    j, user = asyncio.run(main())
+    assert not j.failed and j.value is not None
+    assert "odd \ufffd end" in user and "Write a story \ufffd." in user
