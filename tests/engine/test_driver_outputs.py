@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_driver_kit import install_recorder, free_port, make_bundle, make_tokenizer, row_spec, write_jsonl  # noqa: E402
+from test_driver_kit import free_port, install_recorder, make_bundle, make_tokenizer, row_spec, write_jsonl  # noqa: E402
 
 from polaris.engine.openrlhf import driver  # noqa: E402
-from polaris.engine.openrlhf._driver_outputs import resolve_output_argv  # noqa: E402
+from polaris.engine.openrlhf._driver_outputs import resolve_output_argv, wandb_dir  # noqa: E402
 
 ROW = {"id": "a", "messages": [{"role": "user", "content": "write a story about the sea"}],
        "label": {"id": "a", "target_words": 800, "split": "train", "judge_prompt": "the sea",
@@ -114,3 +114,35 @@ def test_relative_run_dir_is_refused(tmp_path: Path, tokenizer: Path, capsys: py
     bundle = _bundle(tmp_path, tokenizer)
     assert driver.main(["--bundle", str(bundle), "--run-dir", "runs/x", "--prepare-only"]) == 1
     assert "--run-dir must be an absolute path" in capsys.readouterr().err
+
+
+def test_wandb_files_go_to_the_output_dir_unless_the_user_chose(tmp_path: Path) -> None:
+    logs = ["--logger.wandb.key", "WANDB_API_KEY", "--logger.wandb.project", "p"]
+    assert wandb_dir(logs, tmp_path, {}) == str(tmp_path)
+    assert wandb_dir(logs, tmp_path, {"WANDB_DIR": "/mine"}) is None  # the user's choice stands
+    assert wandb_dir(["--ckpt.path", "x"], tmp_path, {}) is None  # no W&B in this run
+
+
+def test_driver_records_the_wandb_dir(tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    bundle = _bundle(tmp_path, tokenizer)
+    (bundle / "openrlhf_argv.json").write_text(json.dumps(ARGV + ["--logger.wandb.key", "WANDB_API_KEY"]))
+    run_dir = tmp_path / "runs" / "r1"
+    assert driver.main(["--bundle", str(bundle), "--run-dir", str(run_dir), "--prepare-only"]) == 0
+    lock = json.loads((run_dir / "run_lock.json").read_text())
+    assert lock["outputs"]["wandb_dir"] == str(run_dir.resolve())
+    assert f"W&B local files under {run_dir.resolve()}/wandb" in capsys.readouterr().out
+
+
+def test_workers_get_the_wandb_dir(tmp_path: Path, tokenizer: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime env handed to ray.init carries WANDB_DIR (every worker, incl. the one that logs)."""
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    record = install_recorder(tmp_path, monkeypatch)
+    bundle = _bundle(tmp_path, tokenizer, port=free_port())
+    (bundle / "openrlhf_argv.json").write_text(json.dumps(ARGV + ["--logger.wandb.key", "WANDB_API_KEY"]))
+    seen: list[dict] = []
+    monkeypatch.setattr(driver, "init_ray", lambda env: seen.append(env) or "a fake Ray")
+    run_dir = tmp_path / "runs" / "r2"
+    assert driver.run_driver(bundle, train_module="polaris_test_recorder", run_dir=run_dir) == 0
+    assert seen[0]["env_vars"]["WANDB_DIR"] == str(run_dir.resolve()) and record.is_file()

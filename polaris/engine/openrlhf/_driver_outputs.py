@@ -12,7 +12,7 @@ from typing import Any
 
 from ._driver_data import DriverError
 
-__all__ = ["OUTPUT_FLAGS", "prepare_out_dir", "resolve_output_argv"]
+__all__ = ["OUTPUT_FLAGS", "prepare_out_dir", "resolve_output_argv", "wandb_dir"]
 
 #: OpenRLHF flags whose values are paths the trainer writes to.
 OUTPUT_FLAGS = ("--ckpt.path", "--ckpt.output_dir", "--logger.tensorboard_dir")
@@ -63,3 +63,12 @@ def resolve_output_argv(argv: list[str], out_dir: Path,
                 out[i + 1] = str(value.parent / run_name / value.name)
             paths[arg] = out[i + 1]
     return out, paths
+
+
+def wandb_dir(argv: list[str], out_dir: Path, environ: dict[str, str]) -> str | None:
+    """Where W&B writes its local files (``WANDB_DIR``, given to every worker): the run's output dir
+    when the run logs to W&B and the user has not set ``WANDB_DIR``; else None. Without it W&B
+    writes ``./wandb`` into the trainer's temporary copy of the working dir."""
+    if "--logger.wandb.key" not in argv or environ.get("WANDB_DIR"):
+        return None
+    return str(out_dir)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ._driver_data import DriverError, LoadedData, load_data, load_json
-from ._driver_outputs import prepare_out_dir, resolve_output_argv
+from ._driver_outputs import prepare_out_dir, resolve_output_argv, wandb_dir
 from ._driver_ray import build_runtime_env, in_ray_job, init_ray, run_train_module
 from ._driver_render import load_renderer, render_split, write_rendered
 from ._driver_service import RewardService, ensure_token, reward_service_command, state_dir
@@ -174,9 +174,14 @@ def _output_plan(bundle: Path, run_dir: Path | None, cfg: dict[str, Any], *, nee
     argv, paths = resolve_output_argv(argv, out_dir, run_dir.name if run_dir is not None else None)
     outputs = {"run_lock": str(out_dir / RUN_LOCK),
                "reward_state": str(state_dir(cfg.get("reward_service") or {}, out_dir)), "argv_paths": paths}
+    wandb = wandb_dir(argv, out_dir, dict(os.environ))
+    if wandb is not None:
+        outputs["wandb_dir"] = wandb
     _say(f"outputs: {out_dir} (run_lock.json, reward state {outputs['reward_state']})")
     for flag, path in paths.items():
         _say(f"outputs: {flag} {path}")
+    if wandb is not None:
+        _say(f"outputs: W&B local files under {wandb}/wandb (WANDB_DIR)")
     return out_dir, argv, outputs
 
 
@@ -197,6 +202,8 @@ def run_driver(bundle: Path, *, train_module: str = DEFAULT_TRAIN_MODULE, use_ra
         if use_ray:
             svc_cfg = cfg.get("reward_service") or {}
             extra = {"POLARIS_REWARD_SERVICE_URL": _service_url(cfg)}
+            if outputs.get("wandb_dir"):
+                extra["WANDB_DIR"] = outputs["wandb_dir"]
             if svc_cfg.get("token_env"):
                 extra[svc_cfg["token_env"]] = environ[svc_cfg["token_env"]]
             where = init_ray(build_runtime_env(bundle, cfg, job, dict(environ), extra_env=extra))
