@@ -20,14 +20,15 @@ aiohttp session instead, for comparison. Phase 2 always uses aiohttp.
    ``--repeat`` times with fresh samples (the median is the result). Each run also prints when the
    first judge call started, when C calls were in flight and what came after the last wave: with C
    slots each serving ceil(N/C) calls in a row, wall = (time to C in flight) + ceil(N/C)·L + tail,
-   so these show where the gap to the ideal is.
+   so these show where the gap to the ideal is; and the service's CPU time per sample (Linux), a
+   measure of its cost that does not depend on the wall-clock noise of a shared machine.
 2. Re-sends: N other samples, each sent again L/2 later (a client timing out and retrying) —
    judge calls per unique sample (goal 1.00: the re-send joins the running judgment).
 3. The stock path: ``--reward.remote_url reward.py`` calls ``reward_func`` once per sample via
    ``asyncio.to_thread`` on each vLLM engine's default pool (min(32, CPUs+4) threads), 4 engines;
    the function calls the judge synchronously. Speed-up of 1 over 3 (goal ≥ 9x, ≥ 0.9 of ideal).
 
-    python benchmarks/reward_throughput.py [--n 1024] [--latency 2] [--capacity 256] [--engines 4] [--repeat 3]
+    python benchmarks/reward_throughput.py [--n 1024] [--latency 2] [--capacity 256] [--engines 4] [--repeat 5]
                                            [--client lean|aiohttp]
 """
 
@@ -237,6 +238,15 @@ def _trace(port: int) -> list[float]:
     return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/trace", timeout=10).read())["starts"]
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _judge_calls(url: str) -> float:
     text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
     for line in text.splitlines():
@@ -295,7 +305,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=2.0, help="judge latency per call, seconds")
     ap.add_argument("--capacity", type=int, default=256, help="judge endpoint's concurrent capacity")
     ap.add_argument("--engines", type=int, default=4, help="vLLM engines in the stock path")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of [1] (the median is the result)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of [1] (the median is the result)")
     ap.add_argument("--client", choices=("lean", "aiohttp"), default="lean",
                     help="the trainer-side client of phase [1] (see the module docstring)")
     ap.add_argument("--skip-stock", action="store_true", help="skip the (slow) stock path")
@@ -328,6 +338,7 @@ def main() -> None:
             for run in range(a.repeat):
                 _trace(fport)
                 bodies = [(0.0, _body(run * n + i)) for i in range(n)]  # fresh samples, built before the clock
+                cpu0 = _cpu_seconds(svc.pid)
                 if a.client == "lean":
                     requests = _encode_requests(url, bodies)
                     t0 = time.monotonic()
@@ -336,6 +347,7 @@ def main() -> None:
                     t0 = time.monotonic()
                     rewards = asyncio.run(_post_many(url, bodies))
                 wall = time.monotonic() - t0
+                cpu1 = _cpu_seconds(svc.pid)
                 if len(rewards) != n or not all(isinstance(r, float) for r in rewards):
                     raise SystemExit(f"run {run + 1}: expected {n} float rewards, got {rewards[:5]}...")
                 starts = sorted(x - t0 for x in _trace(fport))
@@ -343,7 +355,9 @@ def main() -> None:
                 ratios.append(ideal / wall)
                 print(f"[1] service ({a.client} client), run {run + 1}/{a.repeat}: {n} samples in {wall:.2f} s; ideal ceil(N/C)*L = "
                       f"{ideal:.2f} s; ideal/wall = {ideal / wall:.2f} (first judge call at +{starts[0]:.2f} s, "
-                      f"{min(cap, n)} in flight at +{full:.2f} s, after the last wave +{wall - full - ideal:.2f} s)")
+                      f"{min(cap, n)} in flight at +{full:.2f} s, after the last wave +{wall - full - ideal:.2f} s"
+                      + (f"; service CPU {(cpu1 - cpu0) * 1000 / n:.2f} ms/sample)" if cpu0 is not None and cpu1 is not None
+                         else ")"))
             ratio = statistics.median(ratios)
             print(f"[1] median of {a.repeat} runs: ideal/wall = {ratio:.2f}")
             before = _judge_calls(url)

@@ -23,6 +23,8 @@ def test_benchmark_runs_and_reports_every_phase() -> None:
     runs = re.findall(r"^\[1\] service \(lean client\), run (\d)/2: 12 samples in [\d.]+ s; ideal ceil\(N/C\)\*L = 0\.90 s; "
                       r"ideal/wall = [\d.]+ \(first judge call at \+[\d.]+ s, 4 in flight at \+([\d.]+) s", text, re.M)
     assert [r[0] for r in runs] == ["1", "2"], text
+    cpu = [float(x) for x in re.findall(r"service CPU ([\d.]+) ms/sample\)$", text, re.M)]
+    assert len(cpu) == 2 and all(x > 0 for x in cpu), text  # the service did measurable work per sample
     assert re.search(r"^\[1\] median of 2 runs: ideal/wall = [\d.]+$", text, re.M)
     # the re-send of every sample joins its running judgment: exactly one judge call per sample
     assert "[2] re-sends: 24 requests for 12 samples -> 1.00 judge calls per unique sample" in text
