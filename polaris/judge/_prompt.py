@@ -54,11 +54,8 @@ def judge_view(text: str) -> str:
     from polaris.reward import sanitize_for_judge
 
     out = strip_delimiters(sanitize_for_judge(text))
-    try:
-        out.encode("utf-8")
-    except UnicodeEncodeError:
-        out = _SURROGATE.sub("\ufffd", out)
-    return out
+    # isascii() is a flag check: the usual story pays nothing (it was encoded a second time here)
+    return out if out.isascii() else _SURROGATE.sub("\ufffd", out)
 
 
 def _polarity_note(d: Dimension) -> str:
